@@ -1,0 +1,203 @@
+"""Input and parameter validation shared by every public entry point.
+
+Modelled on scikit-learn's ``check_array`` / ``check_scalar``: cheap checks first, and every
+message says what was expected, what arrived and how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Interval",
+    "Options",
+    "check_labels",
+    "check_param",
+    "check_points",
+]
+
+
+def _to_numpy(values: Any) -> np.ndarray:
+    """Convert arrays, lists and torch tensors (detached, moved to CPU) to a NumPy array."""
+    if hasattr(values, "detach") and hasattr(values, "cpu"):  # torch.Tensor without importing torch
+        values = values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def check_points(
+    points: Any,
+    *,
+    caller: str = "betti_numbers",
+    name: str = "points",
+    min_points: int = 1,
+    dtype: type = np.float64,
+) -> np.ndarray:
+    """Validate a point cloud and return it as a C-contiguous 2-D float array.
+
+    Parameters
+    ----------
+    points : array-like or torch.Tensor of shape (n_points, n_features)
+        The point cloud. Tensors are detached and copied to the CPU.
+    caller : str, default="betti_numbers"
+        Name of the public function, used in messages.
+    name : str, default="points"
+        Name of the argument, used in messages.
+    min_points : int, default=1
+        Fewest rows accepted.
+    dtype : numpy dtype, default=np.float64
+        Output dtype.
+
+    Raises
+    ------
+    ValueError
+        If the input is not numeric, not 2-D, has too few rows, or holds NaN or infinity.
+    """
+    try:
+        array = _to_numpy(points)
+    except Exception as exc:  # e.g. ragged nested lists
+        raise ValueError(
+            f"{caller}: {name} must be a 2-D numeric array of shape (n_points, n_features); "
+            f"could not convert the input ({type(points).__name__}): {exc}"
+        ) from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(
+            f"{caller}: {name} must be numeric; got dtype {array.dtype}. "
+            "Convert it with np.asarray(..., dtype=float) after removing non-numeric columns."
+        )
+    if np.iscomplexobj(array):
+        raise ValueError(f"{caller}: {name} must be real-valued; got complex dtype {array.dtype}.")
+    if array.ndim != 2:
+        hint = (
+            " Reshape with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one point."
+            if array.ndim == 1
+            else " Flatten each sample first, e.g. X.reshape(len(X), -1)."
+            if array.ndim > 2
+            else ""
+        )
+        raise ValueError(
+            f"{caller}: {name} must be 2-D (n_points, n_features); got shape {array.shape}.{hint}"
+        )
+    n_points, n_features = array.shape
+    if n_points < min_points:
+        raise ValueError(
+            f"{caller}: {name} needs at least {min_points} point(s); got {n_points}. "
+            "Check that the class or file is not empty."
+        )
+    if n_features < 1:
+        raise ValueError(f"{caller}: {name} has no features (shape {array.shape}).")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    # Sum first (O(1) extra memory); only scan element-wise to name the culprit on failure.
+    if not math.isfinite(float(np.sum(array))):
+        bad = ~np.isfinite(array)
+        rows = np.flatnonzero(bad.any(axis=1))
+        kind = "NaN" if np.isnan(array[bad]).any() else "infinity"
+        raise ValueError(
+            f"{caller}: {name} contains {kind} in {len(rows)} row(s) (first: row {rows[0]}). "
+            "Drop or impute those rows before computing topology."
+        )
+    return array
+
+
+def check_labels(labels: Any, n_points: int, *, caller: str = "betti_by_class") -> np.ndarray:
+    """Validate a label vector of length ``n_points`` and return it as a 1-D array."""
+    array = _to_numpy(labels)
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.ravel()
+    if array.ndim != 1:
+        raise ValueError(
+            f"{caller}: labels must be 1-D with one label per point; got shape {array.shape}."
+        )
+    if len(array) != n_points:
+        raise ValueError(
+            f"{caller}: labels has {len(array)} entries but points has {n_points} rows; "
+            "they must match one to one."
+        )
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise ValueError(f"{caller}: labels contain NaN or infinity.")
+    return array
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Numeric constraint: ``kind`` in a (half-)open or closed range."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"  # "both", "left", "right" or "neither"
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
+        if self.kind is int and not isinstance(value, numbers.Integral):
+            return False
+        if not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+            return False
+        low_open = self.closed in ("right", "neither")
+        high_open = self.closed in ("left", "neither")
+        too_low = self.low is not None and (value < self.low or (value == self.low and low_open))
+        too_high = self.high is not None and (
+            value > self.high or (value == self.high and high_open)
+        )
+        return not (too_low or too_high)
+
+    def describe(self) -> str:
+        kind = "an int" if self.kind is int else "a float"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"{kind} in the range {left}{low}, {high}{right}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """String constraint: one of a fixed set."""
+
+    values: tuple[str, ...]
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.values
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+def check_param(
+    name: str, value: Any, constraint: Interval | Options, *, caller: str, hint: str = ""
+) -> Any:
+    """Raise ``ValueError`` unless ``value`` satisfies ``constraint``; return it unchanged.
+
+    One message template for every parameter: "The 'k' parameter of betti_numbers must be an int
+    in the range [2, inf). Got 1 instead."
+    """
+    if not constraint.accepts(value):
+        message = (
+            f"The {name!r} parameter of {caller} must be {constraint.describe()}. "
+            f"Got {value!r} instead."
+        )
+        raise ValueError(message + (f" {hint}" if hint else ""))
+    return value
+
+
+def check_params(
+    values: dict[str, Any], constraints: dict[str, Interval | Options], *, caller: str
+) -> None:
+    """Check every ``values[name]`` that has an entry in ``constraints`` (``None`` is skipped)."""
+    for name, value in values.items():
+        if value is not None and name in constraints:
+            check_param(name, value, constraints[name], caller=caller)
+
+
+def unique_in_order(values: Iterable[Any]) -> list[Any]:
+    """Distinct values in first-seen order (labels keep the order users gave them)."""
+    seen: dict[Any, None] = {}
+    for value in values:
+        seen.setdefault(value, None)
+    return list(seen)

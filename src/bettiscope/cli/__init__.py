@@ -1,0 +1,46 @@
+"""The `bettiscope` command line: parse, call the library, render. No logic lives here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bettiscope import __version__
+from bettiscope.cli import betti as betti_cmd
+from bettiscope.cli import demo as demo_cmd
+from bettiscope.cli._common import state
+
+app = typer.Typer(
+    name="bettiscope",
+    help="Look at neural networks through topology.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bettiscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """bettiscope: Betti numbers of data through the layers of neural networks."""
+    state.quiet = quiet
+
+
+app.command("betti")(betti_cmd.betti)
+app.command("demo")(demo_cmd.demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,293 @@
+"""Files in and out: point-cloud files, atomic result writes, and provenance.
+
+Every result file bettiscope writes goes through :func:`atomic_write_json` (or a sibling), so an
+interrupted run never leaves a half-written file, and records :func:`environment_info` so the
+result can be reproduced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DataFileError",
+    "PointCloudFile",
+    "atomic_path",
+    "atomic_write_json",
+    "atomic_write_text",
+    "environment_info",
+    "load_point_cloud",
+    "read_json",
+    "save_point_cloud",
+    "to_jsonable",
+]
+
+_TRACKED_PACKAGES = (
+    "bettiscope",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "torch",
+    "gudhi",
+    "ripser",
+    "torch-pruning",
+    "matplotlib",
+)
+
+
+class DataFileError(ValueError):
+    """A file could not be read as the expected kind of data; the message names file and fault."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    Use for writers that want a file name (``torch.save``, ``savefig``, ``np.savez``)::
+
+        with atomic_path("model.pt") as tmp:
+            torch.save(state, tmp)
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp" + target.suffix
+    )
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename)."""
+    with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(path)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert NumPy scalars/arrays, paths, tuples and dataclass-like objects for ``json``."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    if hasattr(value, "to_dict"):
+        return to_jsonable(value.to_dict())
+    return value
+
+
+def atomic_write_json(path: str | os.PathLike[str], payload: Any) -> Path:
+    """Write ``payload`` as indented JSON, atomically."""
+    return atomic_write_text(path, json.dumps(to_jsonable(payload), indent=2) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file, raising :class:`DataFileError` with the file name on failure."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as error:
+        raise DataFileError(f"{path}: cannot read ({error.strerror or error}).") from None
+    except json.JSONDecodeError as error:
+        raise DataFileError(f"{path}: not valid JSON ({error}).") from None
+
+
+def environment_info() -> dict[str, Any]:
+    """Python, platform and library versions, for every result file."""
+    versions: dict[str, str | None] = {}
+    for package in _TRACKED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": versions,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# point-cloud files
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PointCloudFile:
+    """A point cloud read from disk: points ``X``, optional labels ``y`` and metadata."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def _read_npz(path: Path) -> PointCloudFile:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = set(archive.files)
+            if "X" not in names:
+                raise DataFileError(
+                    f"{path}: an .npz point cloud needs an array named 'X' (n x d); "
+                    f"found {sorted(names) or 'no arrays'}."
+                )
+            X = archive["X"]
+            y = archive["y"] if "y" in names else None
+            meta: dict[str, Any] = {}
+            if "meta" in names:
+                try:
+                    meta = json.loads(str(archive["meta"]))
+                except json.JSONDecodeError as error:
+                    raise DataFileError(
+                        f"{path}: array 'meta' is not a JSON string ({error})."
+                    ) from None
+    except DataFileError:
+        raise
+    except (OSError, ValueError, EOFError) as error:
+        raise DataFileError(f"{path}: not a readable .npz archive ({error}).") from None
+    return PointCloudFile(X, y, meta, path)
+
+
+def _read_npy(path: Path) -> PointCloudFile:
+    try:
+        X = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise DataFileError(f"{path}: not a readable .npy array ({error}).") from None
+    return PointCloudFile(X, None, {}, path)
+
+
+def _read_csv(path: Path, labels_in_last_column: bool) -> PointCloudFile:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(c.strip() for c in row)]
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataFileError(f"{path}: cannot read as CSV text ({error}).") from None
+    if rows and not _is_number(rows[0][0]):
+        rows = rows[1:]  # header line
+    if not rows:
+        raise DataFileError(f"{path}: the CSV file has no data rows.")
+    widths = {len(row) for row in rows}
+    if len(widths) != 1:
+        raise DataFileError(
+            f"{path}: rows have different numbers of columns ({sorted(widths)}); "
+            "every row needs the same columns."
+        )
+    if labels_in_last_column:
+        if widths.pop() < 2:
+            raise DataFileError(
+                f"{path}: --by-class needs at least one feature and a label column."
+            )
+        labels = [row[-1].strip() for row in rows]
+        rows = [row[:-1] for row in rows]
+    try:
+        X = np.array([[float(c) for c in row] for row in rows], dtype=np.float64)
+    except ValueError as error:
+        raise DataFileError(f"{path}: non-numeric value in a feature column ({error}).") from None
+    y = None
+    if labels_in_last_column:
+        y = np.array(labels)
+        if all(_is_number(v) for v in labels):
+            numeric = np.array([float(v) for v in labels])
+            y = numeric.astype(np.int64) if np.all(numeric == np.round(numeric)) else numeric
+    return PointCloudFile(X, y, {}, path)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_point_cloud(
+    path: str | os.PathLike[str], *, labels_in_last_column: bool = False
+) -> PointCloudFile:
+    """Read a point cloud: ``.npz`` (arrays ``X``, optional ``y``, ``meta``), ``.npy`` or ``.csv``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file. ``.csv`` may have one header line.
+    labels_in_last_column : bool, default=False
+        For ``.csv``: the last column holds class labels.
+
+    Raises
+    ------
+    DataFileError
+        Missing, unreadable or malformed file, with the file name and the fault.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise DataFileError(f"{file}: no such file.")
+    if file.is_dir():
+        raise DataFileError(f"{file}: is a directory, expected a .npz, .npy or .csv file.")
+    suffix = file.suffix.lower()
+    if suffix == ".npz":
+        cloud = _read_npz(file)
+    elif suffix == ".npy":
+        cloud = _read_npy(file)
+    elif suffix in (".csv", ".txt"):
+        cloud = _read_csv(file, labels_in_last_column)
+    else:
+        raise DataFileError(f"{file}: unknown file type {suffix!r}; use .npz, .npy or .csv.")
+    X = np.asarray(cloud.X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataFileError(f"{file}: points must be a non-empty 2-D array (n x d); got {X.shape}.")
+    if not np.issubdtype(X.dtype, np.number):
+        raise DataFileError(f"{file}: points must be numeric; got dtype {X.dtype}.")
+    if not np.all(np.isfinite(X)):
+        raise DataFileError(f"{file}: points contain NaN or infinity.")
+    if cloud.y is not None:
+        y = np.asarray(cloud.y).ravel()
+        if len(y) != len(X):
+            raise DataFileError(f"{file}: {len(y)} labels for {len(X)} points; they must match.")
+        cloud.y = y
+    return cloud
+
+
+def save_point_cloud(
+    path: str | os.PathLike[str],
+    X: np.ndarray,
+    y: np.ndarray | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``X``, ``y`` and ``meta`` (as a JSON string) to an ``.npz`` file, atomically."""
+    arrays: dict[str, Any] = {"X": np.asarray(X)}
+    if y is not None:
+        arrays["y"] = np.asarray(y)
+    if meta is not None:
+        arrays["meta"] = np.array(json.dumps(to_jsonable(meta)))
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    return Path(path)

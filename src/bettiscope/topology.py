@@ -1,0 +1,819 @@
+"""The topology engine: Betti numbers of point clouds at one scale, fast and exact.
+
+Pipeline (data flows one way)::
+
+    points -> subsample (stride, duplicates) -> scale graph -> reduced flag complex -> homology
+
+* ``metric="euclidean"``: the scale graph joins points at Euclidean distance <= ``scale``.
+* ``metric="knn-hop"``: the Naitzat-Zhitnikov-Lim method. Join each point to its ``k - 1``
+  nearest other points (``k`` counts the point itself), symmetrise by union, and join every pair
+  at most ``floor(scale)`` hops apart.
+
+The Betti numbers are those of the clique (flag, Vietoris-Rips) complex of the scale graph, over
+the field Z/2. ``beta_0`` comes from connected components (no complex is built). Higher Betti
+numbers come from the flag complex after Boissonnat-Pritam edge collapse (GUDHI), which removes
+most edges while preserving the homotopy type; the result is proved equal to ripser and to an
+uncollapsed GUDHI complex in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, shortest_path
+from scipy.special import comb
+
+from bettiscope._validation import (
+    Interval,
+    Options,
+    check_labels,
+    check_param,
+    check_params,
+    check_points,
+)
+
+__all__ = [
+    "METRICS",
+    "BettiResult",
+    "ComplexTooLargeError",
+    "betti_by_class",
+    "betti_numbers",
+    "estimate_clique_counts",
+    "flag_complex_betti",
+    "hop_graph",
+    "knn_graph",
+    "persistence_diagrams",
+    "scale_graph",
+    "subsample",
+]
+
+METRICS = ("euclidean", "knn-hop")
+
+#: How the flag complex's homology is computed once the scale graph is known.
+#: "collapse": GUDHI edge collapse, then expansion and homology (fast for beta_2 and above);
+#: "ripser": ripser on the graph as a sparse 0/1 distance matrix (fast for beta_1 on small graphs);
+#: "plain": GUDHI without collapse (the slow reference, for tests);
+#: "auto": "collapse".
+METHODS = ("auto", "collapse", "ripser", "plain")
+
+PARAMETER_CONSTRAINTS: dict[str, Interval | Options] = {
+    "metric": Options(METRICS),
+    "scale": Interval(float, 0.0, None, closed="neither"),
+    "k": Interval(int, 2, None, closed="left"),
+    "max_dim": Interval(int, 0, 8, closed="both"),
+    "stride": Interval(int, 1, None, closed="left"),
+    "memory_limit": Interval(float, 0.0, None, closed="neither"),
+    "method": Options(METHODS),
+}
+
+#: Bytes per simplex in a GUDHI simplex tree (measured on 3.13: ~70-100; rounded up for safety).
+_BYTES_PER_SIMPLEX = 128
+#: Bytes per stored edge while building a scale graph (two int64 ends plus CSR overhead).
+_BYTES_PER_EDGE = 48
+#: Bytes per entry of a sparse matrix product (int32 value and index, plus scratch).
+_BYTES_PER_PRODUCT_ENTRY = 16
+#: Euclidean graphs in at most this many dimensions use a k-d tree; above it, blocked BLAS.
+_KDTREE_MAX_DIM = 16
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class ComplexTooLargeError(ValueError):
+    """The requested complex would not fit in memory; the message says what to change."""
+
+
+class BettiResult(tuple):
+    """Betti numbers ``(beta_0, ..., beta_max_dim)`` plus how they were obtained.
+
+    Behaves as a plain tuple (``result == (1, 1)``); the extra attributes are
+
+    Attributes
+    ----------
+    n_input : int
+        Rows given.
+    n_points : int
+        Points the complex was built on, after stride subsampling and duplicate removal.
+    n_edges : int
+        Edges of the scale graph.
+    n_edges_reduced : int or None
+        Edges left after the reduction (None when no reduction ran).
+    seconds : float
+        Wall-clock time of the computation.
+    params : dict
+        The parameters used (metric, scale, k, max_dim, stride, dedupe, origin_point, method).
+    """
+
+    n_input: int
+    n_points: int
+    n_edges: int
+    n_edges_reduced: int | None
+    seconds: float
+    params: dict[str, Any]
+
+    def __new__(
+        cls,
+        betti: tuple[int, ...] | list[int],
+        *,
+        n_input: int,
+        n_points: int,
+        n_edges: int,
+        n_edges_reduced: int | None,
+        seconds: float,
+        params: Mapping[str, Any],
+    ) -> BettiResult:
+        self = super().__new__(cls, (int(b) for b in betti))
+        self.n_input = int(n_input)
+        self.n_points = int(n_points)
+        self.n_edges = int(n_edges)
+        self.n_edges_reduced = None if n_edges_reduced is None else int(n_edges_reduced)
+        self.seconds = float(seconds)
+        self.params = dict(params)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_result, (tuple(self), self.to_dict()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary of the numbers and their provenance."""
+        return {
+            "betti": list(self),
+            "n_input": self.n_input,
+            "n_points": self.n_points,
+            "n_edges": self.n_edges,
+            "n_edges_reduced": self.n_edges_reduced,
+            "seconds": self.seconds,
+            "params": dict(self.params),
+        }
+
+    def __str__(self) -> str:
+        numbers = ", ".join(f"b{i}={b}" for i, b in enumerate(self))
+        return f"Betti({numbers}; {self.n_points} points, {self.seconds:.3g} s)"
+
+
+def _rebuild_result(betti: tuple[int, ...], info: dict[str, Any]) -> BettiResult:
+    info = dict(info)
+    info.pop("betti")
+    return BettiResult(betti, **info)
+
+
+# --------------------------------------------------------------------------------------------
+# memory
+# --------------------------------------------------------------------------------------------
+
+
+def available_memory_bytes() -> int:
+    """Memory the OS reports as available now (bytes); 4 GiB if it cannot be read."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 * 1024**3
+
+
+def _memory_budget(memory_limit: float | None) -> float:
+    """Bytes one computation may use: ``memory_limit`` GiB, or half of what is available."""
+    if memory_limit is not None:
+        return float(memory_limit) * 1024**3
+    return 0.5 * available_memory_bytes()
+
+
+def _refuse(what: str, needed_bytes: float, budget_bytes: float, advice: str) -> None:
+    raise ComplexTooLargeError(
+        f"{what} would need about {needed_bytes / 1024**3:.2f} GiB, more than the "
+        f"{budget_bytes / 1024**3:.2f} GiB allowed (memory_limit, default half of the "
+        f"available memory). {advice}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# points -> subsample
+# --------------------------------------------------------------------------------------------
+
+
+def subsample(
+    points: Any,
+    *,
+    stride: int = 1,
+    dedupe: bool = True,
+    origin_point: bool = False,
+) -> np.ndarray:
+    """Deterministic stride subsampling and duplicate removal, as in the Naitzat method.
+
+    Parameters
+    ----------
+    points : array-like of shape (n_points, n_features)
+    stride : int, default=1
+        Keep rows ``0, stride, 2*stride, ...`` in the given order.
+    dedupe : bool, default=True
+        Remove exact duplicate rows (ReLU layers create many), keeping the first occurrence.
+    origin_point : bool, default=False
+        Reproduce an artefact of the original Naitzat code: add a point at the origin of the
+        space before duplicate removal. Off by default; it can change Betti numbers.
+
+    Returns
+    -------
+    ndarray of shape (n_kept, n_features)
+        The kept rows, in their original order.
+    """
+    X = check_points(points, caller="subsample")
+    check_param("stride", stride, PARAMETER_CONSTRAINTS["stride"], caller="subsample")
+    X = X[::stride]
+    if origin_point:
+        X = np.vstack([X, np.zeros((1, X.shape[1]), dtype=X.dtype)])
+    if dedupe and len(X) > 1:
+        _, first = np.unique(X, axis=0, return_index=True)
+        if len(first) < len(X):
+            X = X[np.sort(first)]
+    return np.ascontiguousarray(X)
+
+
+# --------------------------------------------------------------------------------------------
+# subsample -> scale graph
+# --------------------------------------------------------------------------------------------
+
+
+def _pairs_to_graph(rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_matrix:
+    """Symmetric boolean CSR adjacency (no diagonal) from undirected pairs."""
+    keep = rows != cols
+    rows, cols = rows[keep], cols[keep]
+    data = np.ones(2 * len(rows), dtype=bool)
+    graph = sp.coo_matrix(
+        (data, (np.concatenate([rows, cols]), np.concatenate([cols, rows]))), shape=(n, n)
+    ).tocsr()
+    graph.sum_duplicates()
+    graph.data[:] = True
+    return graph
+
+
+def _euclidean_pairs_kdtree(X: np.ndarray, scale: float, budget: float) -> np.ndarray:
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(X)
+    # count first (no allocation) so a huge scale is refused before the pairs are materialised
+    n_ordered = int(tree.count_neighbors(tree, scale)) - len(X)
+    needed = n_ordered / 2 * _BYTES_PER_EDGE
+    if needed > budget:
+        _refuse(
+            f"The scale graph ({n_ordered // 2:,} edges at scale {scale:g})",
+            needed,
+            budget,
+            "Use a smaller scale, a larger stride, or fewer points.",
+        )
+    return tree.query_pairs(scale, output_type="ndarray")
+
+
+def _euclidean_pairs_blas(X: np.ndarray, scale: float, budget: float) -> np.ndarray:
+    n = len(X)
+    sq_norms = np.einsum("ij,ij->i", X, X)
+    threshold = scale * scale
+    # Squared distances by |x|^2 + |y|^2 - 2 x.y suffer cancellation; pairs within this band of
+    # the threshold are re-checked exactly so the "distance <= scale" edge set is exact.
+    band = 1e-9 * (threshold + 2.0 * float(sq_norms.max(initial=0.0)))
+    block = max(1, min(n, int(2**24 // max(n, 1))))  # ~128 MiB of float64 per block
+    found: list[np.ndarray] = []
+    n_found = 0
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        gram = X[start:stop] @ X[start:].T  # (block, n - start)
+        d2 = sq_norms[start:stop, None] + sq_norms[None, start:] - 2.0 * gram
+        local_r, local_c = np.nonzero(d2 <= threshold + band)
+        rows, cols = local_r + start, local_c + start
+        upper = cols > rows
+        rows, cols = rows[upper], cols[upper]
+        near = np.abs(d2[local_r[upper], local_c[upper]] - threshold) <= band
+        if near.any():
+            diff = X[rows[near]] - X[cols[near]]
+            exact = np.einsum("ij,ij->i", diff, diff) <= threshold
+            keep = np.ones(len(rows), dtype=bool)
+            keep[np.flatnonzero(near)[~exact]] = False
+            rows, cols = rows[keep], cols[keep]
+        n_found += len(rows)
+        if n_found * _BYTES_PER_EDGE > budget:
+            _refuse(
+                f"The scale graph (more than {n_found:,} edges at scale {scale:g})",
+                n_found * _BYTES_PER_EDGE,
+                budget,
+                "Use a smaller scale, a larger stride, or fewer points.",
+            )
+        found.append(np.stack([rows, cols], axis=1))
+    return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+
+
+def knn_graph(points: Any, k: int) -> sp.csr_matrix:
+    """k-nearest-neighbour graph, symmetrised by union, as a boolean CSR adjacency.
+
+    ``k`` counts the point itself (the Naitzat convention): each point is joined to its
+    ``k - 1`` nearest other points in Euclidean distance. Ties are broken by scikit-learn's
+    neighbour search, deterministically for a given input.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    X = check_points(points, caller="knn_graph", min_points=2)
+    check_param("k", k, PARAMETER_CONSTRAINTS["k"], caller="knn_graph")
+    n = len(X)
+    if k >= n:
+        raise ValueError(
+            f"knn_graph: k={k} must be smaller than the number of points ({n}) after "
+            "subsampling and duplicate removal. Use a smaller k or a smaller stride."
+        )
+    neighbours = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X, return_distance=False)
+    own = np.arange(n)[:, None]
+    is_self = neighbours == own
+    # With exact duplicates (dedupe=False) the point itself may not be listed: drop the farthest.
+    has_self = is_self.any(axis=1)
+    others = np.where(is_self, -1, neighbours)
+    others[~has_self, -1] = -1
+    rows = np.repeat(np.arange(n), k)
+    cols = others.ravel()
+    valid = cols >= 0
+    return _pairs_to_graph(rows[valid], cols[valid], n)
+
+
+def hop_graph(
+    adjacency: sp.spmatrix, hops: int, *, memory_limit: float | None = None
+) -> sp.csr_matrix:
+    """Join every pair of vertices at most ``hops`` edges apart in ``adjacency``.
+
+    Returns a symmetric boolean CSR adjacency without diagonal. ``hops=1`` returns the graph.
+    """
+    graph = sp.csr_matrix(adjacency, dtype=bool)
+    n = graph.shape[0]
+    if hops <= 1:
+        return graph
+    budget = _memory_budget(memory_limit)
+    closed = (graph + sp.identity(n, dtype=bool, format="csr")).astype(np.int32)
+    reach = closed
+    for _ in range(hops - 1):
+        # bound the product's size before forming it: nnz(A B) <= sum_i sum_{j in A_i} deg_B(j)
+        row_bound = closed @ np.diff(reach.indptr).astype(np.float64)
+        needed = min(float(row_bound.sum()), float(n) * n) * _BYTES_PER_PRODUCT_ENTRY
+        if needed > budget:
+            _refuse(
+                f"The {hops}-hop graph on {n:,} points",
+                needed,
+                budget,
+                "Use a smaller scale (fewer hops), a smaller k, or a larger stride.",
+            )
+        reach = closed @ reach
+        reach.data[:] = 1
+    reach = reach.astype(bool).tocsr()
+    reach.setdiag(False)
+    reach.eliminate_zeros()
+    return reach
+
+
+def scale_graph(
+    points: Any,
+    *,
+    metric: str = "euclidean",
+    scale: float,
+    k: int | None = None,
+    memory_limit: float | None = None,
+) -> sp.csr_matrix:
+    """The graph whose flag complex is measured, as a symmetric boolean CSR adjacency.
+
+    Parameters
+    ----------
+    points : array-like of shape (n_points, n_features)
+        Already subsampled (see :func:`subsample`).
+    metric : {"euclidean", "knn-hop"}, default="euclidean"
+    scale : float
+        Euclidean: the largest distance joined (inclusive). knn-hop: hops, floored.
+    k : int, optional
+        Neighbours for knn-hop, counting the point itself. Required for that metric.
+    memory_limit : float, optional
+        GiB the graph may use; default half of the available memory.
+    """
+    caller = "scale_graph"
+    check_params(
+        {"metric": metric, "scale": scale, "k": k, "memory_limit": memory_limit},
+        PARAMETER_CONSTRAINTS,
+        caller=caller,
+    )
+    X = check_points(points, caller=caller)
+    budget = _memory_budget(memory_limit)
+    if metric == "euclidean":
+        finder = _euclidean_pairs_kdtree if X.shape[1] <= _KDTREE_MAX_DIM else _euclidean_pairs_blas
+        pairs = finder(X, float(scale), budget) if len(X) > 1 else np.empty((0, 2), np.int64)
+        return _pairs_to_graph(pairs[:, 0], pairs[:, 1], len(X))
+    if k is None:
+        raise ValueError(
+            "scale_graph: metric='knn-hop' needs k, the number of nearest neighbours counting "
+            "the point itself (the Naitzat study uses k=35 for D-II/D-III and k=14 for D-I)."
+        )
+    return hop_graph(knn_graph(X, k), math.floor(scale), memory_limit=memory_limit)
+
+
+# --------------------------------------------------------------------------------------------
+# scale graph -> flag complex -> homology
+# --------------------------------------------------------------------------------------------
+
+
+def _upper_edges(adjacency: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    upper = sp.triu(adjacency, k=1).tocoo()
+    return upper.row.astype(np.int64), upper.col.astype(np.int64)
+
+
+def estimate_clique_counts(adjacency: sp.spmatrix, max_size: int) -> list[float]:
+    """Upper bounds on the number of cliques of 1..``max_size`` vertices in a graph.
+
+    Orients every edge from the lower- to the higher-(degree, index) end; each clique is counted
+    once at its lowest vertex, so ``sum_v C(outdeg(v), j - 1)`` bounds the ``j``-cliques. This is
+    exact for vertices and edges and a few times too high for triangles and above in geometric
+    graphs: good enough to refuse hopeless computations before they start.
+    """
+    graph = sp.csr_matrix(adjacency, dtype=bool)
+    n = graph.shape[0]
+    degree = np.diff(graph.indptr)
+    rank = np.lexsort((np.arange(n), degree))  # rank[i] = vertex with i-th lowest degree
+    position = np.empty(n, dtype=np.int64)
+    position[rank] = np.arange(n)
+    rows, cols = _upper_edges(graph)
+    lower_end = np.where(position[rows] < position[cols], rows, cols)
+    outdeg = np.bincount(lower_end, minlength=n).astype(np.float64)
+    return [float(n)] + [float(comb(outdeg, size - 1).sum()) for size in range(2, max_size + 1)]
+
+
+def _check_complex_size(adjacency: sp.spmatrix, max_dim: int, budget: float) -> None:
+    counts = estimate_clique_counts(adjacency, max_dim + 2)
+    needed = sum(counts) * _BYTES_PER_SIMPLEX
+    if needed > budget:
+        _refuse(
+            f"The flag complex up to dimension {max_dim + 1} (up to {sum(counts):,.0f} simplices "
+            f"on {adjacency.shape[0]:,} vertices)",
+            needed,
+            budget,
+            "Lower max_dim, use a smaller scale, or subsample more (larger stride).",
+        )
+
+
+def _betti_from_simplex_tree(tree: Any, max_dim: int) -> list[int]:
+    # GUDHI skips the complex's top dimension unless asked; that dimension matters whenever the
+    # complex has no simplices above max_dim (e.g. a collapsed circle has no triangles).
+    tree.compute_persistence(
+        homology_coeff_field=2, persistence_dim_max=tree.dimension() <= max_dim
+    )
+    betti = list(tree.betti_numbers())[: max_dim + 1]
+    return betti + [0] * (max_dim + 1 - len(betti))
+
+
+def _gudhi_tree(n: int, rows: np.ndarray, cols: np.ndarray) -> Any:
+    import gudhi
+
+    tree = gudhi.SimplexTree()
+    tree.insert_batch(np.arange(n, dtype=np.int64)[None, :], np.zeros(n))
+    if len(rows):
+        tree.insert_batch(np.stack([rows, cols]), np.zeros(len(rows)))
+    return tree
+
+
+def _collapse(tree: Any, max_rounds: int = 200) -> Any:
+    """Edge-collapse a 1-skeleton in place until nothing more collapses."""
+    size = tree.num_simplices()
+    for _ in range(max_rounds):
+        tree.collapse_edges(1)
+        new_size = tree.num_simplices()
+        if new_size == size:
+            break
+        size = new_size
+    return tree
+
+
+def flag_complex_betti(
+    adjacency: sp.spmatrix,
+    *,
+    max_dim: int = 1,
+    method: str = "auto",
+    memory_limit: float | None = None,
+) -> tuple[tuple[int, ...], int | None]:
+    """Betti numbers of the flag (clique) complex of a graph, over Z/2.
+
+    Parameters
+    ----------
+    adjacency : sparse matrix of shape (n_vertices, n_vertices)
+        Symmetric; nonzero entries are edges; the diagonal is ignored.
+    max_dim : int, default=1
+        Highest Betti number returned.
+    method : {"auto", "collapse", "ripser", "plain"}, default="auto"
+        See :data:`METHODS`. All give the same numbers; they differ in speed.
+    memory_limit : float, optional
+        GiB the complex may use; default half of the available memory.
+
+    Returns
+    -------
+    betti : tuple of int
+        ``(beta_0, ..., beta_max_dim)``.
+    n_edges_reduced : int or None
+        Edges left after the reduction ("collapse"), else None.
+    """
+    caller = "flag_complex_betti"
+    check_params(
+        {"max_dim": max_dim, "method": method, "memory_limit": memory_limit},
+        PARAMETER_CONSTRAINTS,
+        caller=caller,
+    )
+    graph = sp.csr_matrix(adjacency, dtype=bool)
+    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
+        raise ValueError(f"{caller}: adjacency must be square; got shape {graph.shape}.")
+    graph = graph.maximum(graph.T).tocsr()
+    graph.setdiag(False)
+    graph.eliminate_zeros()
+    n = graph.shape[0]
+    beta_0 = int(connected_components(graph, directed=False)[0]) if n else 0
+    if max_dim == 0 or n == 0:
+        return (beta_0,) + (0,) * max_dim, None
+    budget = _memory_budget(memory_limit)
+    rows, cols = _upper_edges(graph)
+    if method == "ripser":
+        import ripser
+
+        _check_complex_size(graph, max_dim, budget)
+        # All edges at value 1, vertices at 0: the infinite bars at threshold 1 are the homology.
+        distances = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        diagrams = ripser.ripser(distances, distance_matrix=True, maxdim=max_dim, thresh=1.0)
+        betti = [int(np.isinf(d[:, 1]).sum()) for d in diagrams["dgms"]]
+        return tuple(betti), None
+    if len(rows) * _BYTES_PER_SIMPLEX > budget:
+        _refuse(
+            f"The 1-skeleton ({len(rows):,} edges)",
+            len(rows) * _BYTES_PER_SIMPLEX,
+            budget,
+            "Use a smaller scale, a smaller k, or a larger stride.",
+        )
+    tree = _gudhi_tree(n, rows, cols)
+    n_reduced: int | None = None
+    if method in ("auto", "collapse"):
+        _collapse(tree)
+        reduced = [s for s, _ in tree.get_skeleton(1) if len(s) == 2]
+        n_reduced = len(reduced)
+        check_graph = _edges_to_csr(reduced, n)
+    else:
+        check_graph = graph
+    _check_complex_size(check_graph, max_dim, budget)
+    tree.expansion(max_dim + 1)
+    betti = _betti_from_simplex_tree(tree, max_dim)
+    # beta_0 from components is exact and independent of the reduction; keep it as the answer.
+    betti[0] = beta_0
+    return tuple(int(b) for b in betti), n_reduced
+
+
+def _edges_to_csr(edges: list[list[int]], n: int) -> sp.csr_matrix:
+    if not edges:
+        return sp.csr_matrix((n, n), dtype=bool)
+    pairs = np.asarray(edges, dtype=np.int64)
+    return _pairs_to_graph(pairs[:, 0], pairs[:, 1], n)
+
+
+# --------------------------------------------------------------------------------------------
+# public entry points
+# --------------------------------------------------------------------------------------------
+
+
+def betti_numbers(
+    points: Any,
+    *,
+    metric: str = "euclidean",
+    scale: float,
+    k: int | None = None,
+    max_dim: int = 1,
+    stride: int = 1,
+    dedupe: bool = True,
+    origin_point: bool = False,
+    method: str = "auto",
+    memory_limit: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> BettiResult:
+    """Betti numbers ``beta_0 .. beta_max_dim`` of the clique complex of a point cloud at one scale.
+
+    Parameters
+    ----------
+    points : array-like or torch.Tensor of shape (n_points, n_features)
+        The point cloud (one class at one layer, typically).
+    metric : {"euclidean", "knn-hop"}, default="euclidean"
+        "euclidean": join points at distance <= ``scale`` (same units as ``points``).
+        "knn-hop": the Naitzat-Zhitnikov-Lim method; join points at most ``floor(scale)`` hops
+        apart in the union-symmetrised k-nearest-neighbour graph.
+    scale : float
+        The scale, > 0. For knn-hop it counts hops (the Naitzat study uses 2.5, i.e. 2 hops).
+    k : int, optional
+        knn-hop only: neighbours per point, counting the point itself (k=35 means 34 others).
+    max_dim : int, default=1
+        Highest Betti number computed (0 to 8). Cost grows steeply with it.
+    stride : int, default=1
+        Keep every ``stride``-th point, in the given order (the study uses 4 for D-II/D-III).
+    dedupe : bool, default=True
+        Remove exact duplicate points first.
+    origin_point : bool, default=False
+        Add a point at the origin, reproducing an artefact of the original Naitzat code (it
+        changes results, e.g. D-III class a becomes (9, 1, 9)). Off by default.
+    method : {"auto", "collapse", "ripser", "plain"}, default="auto"
+        How homology is computed; all give the same numbers (see :func:`flag_complex_betti`).
+    memory_limit : float, optional
+        GiB the computation may use; default half of the memory available now. Larger
+        computations are refused with :class:`ComplexTooLargeError` before they start.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` between stages.
+
+    Returns
+    -------
+    BettiResult
+        A tuple of ints with provenance attributes (points kept, edges, seconds, params).
+
+    Raises
+    ------
+    ValueError
+        Bad points (not 2-D, empty, NaN/inf) or parameters (scale <= 0, k >= n, unknown metric).
+    ComplexTooLargeError
+        The complex would not fit in ``memory_limit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 2 * np.pi, 60, endpoint=False)
+    >>> circle = np.c_[np.cos(t), np.sin(t)]
+    >>> betti_numbers(circle, scale=0.3)
+    (1, 1)
+    >>> betti_numbers(circle, metric="knn-hop", k=4, scale=2.5, max_dim=2)
+    (1, 1, 0)
+    """
+    caller = "betti_numbers"
+    started = time.perf_counter()
+    check_params(
+        {
+            "metric": metric,
+            "scale": scale,
+            "k": k,
+            "max_dim": max_dim,
+            "stride": stride,
+            "method": method,
+            "memory_limit": memory_limit,
+        },
+        PARAMETER_CONSTRAINTS,
+        caller=caller,
+    )
+    if metric == "knn-hop" and k is None:
+        raise ValueError(
+            "betti_numbers: metric='knn-hop' needs k (neighbours counting the point itself), "
+            "e.g. k=35, scale=2.5 as in the Naitzat study."
+        )
+    if metric == "euclidean" and k is not None:
+        raise ValueError(
+            "betti_numbers: k applies only to metric='knn-hop'; drop k or set metric='knn-hop'."
+        )
+    X = check_points(points, caller=caller)
+    report = progress or (lambda stage, done, total: None)
+    report("subsample", 0, 4)
+    kept = subsample(X, stride=stride, dedupe=dedupe, origin_point=origin_point)
+    if metric == "knn-hop" and k is not None and k >= len(kept):
+        raise ValueError(
+            f"betti_numbers: k={k} must be smaller than the number of points after stride "
+            f"{stride} and duplicate removal ({len(kept)} of {len(X)}). Use a smaller k or "
+            "stride, or more points."
+        )
+    report("graph", 1, 4)
+    graph = scale_graph(kept, metric=metric, scale=scale, k=k, memory_limit=memory_limit)
+    report("homology", 2, 4)
+    betti, n_reduced = flag_complex_betti(
+        graph, max_dim=max_dim, method=method, memory_limit=memory_limit
+    )
+    report("done", 4, 4)
+    return BettiResult(
+        betti,
+        n_input=len(X),
+        n_points=len(kept),
+        n_edges=graph.nnz // 2,
+        n_edges_reduced=n_reduced,
+        seconds=time.perf_counter() - started,
+        params={
+            "metric": metric,
+            "scale": float(scale),
+            "k": k,
+            "max_dim": max_dim,
+            "stride": stride,
+            "dedupe": dedupe,
+            "origin_point": origin_point,
+            "method": method,
+        },
+    )
+
+
+def betti_by_class(
+    points: Any,
+    labels: Any,
+    *,
+    progress: Callable[[Any, int, int], None] | None = None,
+    **params: Any,
+) -> dict[Any, BettiResult]:
+    """Betti numbers of each class's points: ``{label: BettiResult}`` in sorted label order.
+
+    ``params`` are those of :func:`betti_numbers` (metric, scale, k, max_dim, stride, ...);
+    the stride applies within each class, in the given order. ``progress(label, done, total)``
+    is called before each class.
+    """
+    caller = "betti_by_class"
+    X = check_points(points, caller=caller)
+    y = check_labels(labels, len(X), caller=caller)
+    classes = np.unique(y)
+    results: dict[Any, BettiResult] = {}
+    for done, label in enumerate(classes):
+        key = label.item() if hasattr(label, "item") else label
+        if progress is not None:
+            progress(key, done, len(classes))
+        try:
+            results[key] = betti_numbers(X[y == label], **params)
+        except ComplexTooLargeError:
+            raise
+        except ValueError as error:
+            raise ValueError(f"class {key!r}: {error}") from None
+    if progress is not None:
+        progress(None, len(classes), len(classes))
+    return results
+
+
+def persistence_diagrams(
+    points: Any,
+    *,
+    metric: str = "euclidean",
+    max_dim: int = 1,
+    k: int | None = None,
+    max_scale: float | None = None,
+    stride: int = 1,
+    dedupe: bool = True,
+    origin_point: bool = False,
+    memory_limit: float | None = None,
+) -> list[np.ndarray]:
+    """Persistence diagrams of the whole Vietoris-Rips filtration (ripser), one per dimension.
+
+    Parameters
+    ----------
+    metric : {"euclidean", "knn-hop"}, default="euclidean"
+        "knn-hop" filters by hop distance in the k-nearest-neighbour graph (values in hops).
+    max_dim : int, default=1
+    k : int, optional
+        knn-hop only, counting the point itself.
+    max_scale : float, optional
+        Stop the filtration here (same units as the metric); default: no limit.
+    stride, dedupe, origin_point : see :func:`betti_numbers`.
+    memory_limit : float, optional
+        GiB allowed; the dense distance matrix is refused if it does not fit.
+
+    Returns
+    -------
+    list of ndarray of shape (n_pairs, 2)
+        ``(birth, death)`` pairs for dimensions 0..max_dim; death is ``inf`` for bars alive at
+        ``max_scale``.
+    """
+    import ripser
+
+    caller = "persistence_diagrams"
+    check_params(
+        {
+            "metric": metric,
+            "max_dim": max_dim,
+            "k": k,
+            "stride": stride,
+            "memory_limit": memory_limit,
+        },
+        PARAMETER_CONSTRAINTS,
+        caller=caller,
+    )
+    if max_scale is not None:
+        check_param("max_scale", max_scale, Interval(float, 0.0, None, "neither"), caller=caller)
+    X = subsample(
+        check_points(points, caller=caller), stride=stride, dedupe=dedupe, origin_point=origin_point
+    )
+    n = len(X)
+    budget = _memory_budget(memory_limit)
+    needed = 8.0 * n * n
+    if needed > budget:
+        _refuse(
+            f"The distance matrix of {n:,} points",
+            needed,
+            budget,
+            "Use a larger stride or fewer points.",
+        )
+    thresh = np.inf if max_scale is None else float(max_scale)
+    if metric == "euclidean":
+        return list(ripser.ripser(X, maxdim=max_dim, thresh=thresh)["dgms"])
+    if k is None:
+        raise ValueError(f"{caller}: metric='knn-hop' needs k (neighbours counting the point).")
+    hops = shortest_path(knn_graph(X, k), unweighted=True, directed=False)
+    hops[np.isinf(hops)] = 0  # unreachable pairs never join (no entry in the sparse matrix)
+    if np.isfinite(thresh):
+        hops[hops > thresh] = 0
+    distances = sp.coo_matrix(np.triu(hops, 1))
+    return list(
+        ripser.ripser(distances, distance_matrix=True, maxdim=max_dim, thresh=thresh)["dgms"]
+    )

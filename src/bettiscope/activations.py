@@ -1,0 +1,384 @@
+"""Activation functions for the topology study, each an ``nn.Module``, in a registry by name.
+
+The registry :data:`ACTIVATIONS` maps a name to a factory (usually the module's class) and
+:func:`get_activation` returns a *fresh* module each call, so every layer of a network gets its own
+copy (and its own parameters, for learnable activations such as PReLU or ParametricSplit).
+
+Families
+--------
+* Standard: ``relu``, ``leaky_relu`` (negative slope 0.2 by default, as in the Naitzat study),
+  ``tanh``, ``sigmoid``, ``gelu``, ``silu``, ``prelu``.
+* Topology-motivated competitors (formulas from the convergence protocol):
+  ``smooth_split`` x + c tanh(alpha x) (Snopov & Musin 2025), ``parametric_split`` (learnable
+  a, b; Snopov & Musin 2025), ``cone`` 1 - |z - 1| and ``parabolic_cone`` z (2 - z)
+  (Noel & Oswal 2024). Default constants of the split family are bettiscope's choices (see the
+  class docstrings); the cited papers' own defaults were not available.
+* Candidates for bettiscope's own topology-simplifying activation (``fold``, ``tent``,
+  ``dead_zone``) and ``proposed``, the candidate chosen by the screening experiment in
+  ``docs/activation.md``. The paper's own activation (Kochar et al. 2021) is not public; the
+  proposed activation is bettiscope's design and must never be reported as the paper's formula.
+
+Users may pass their own module, a module class, or a factory (e.g. ``functools.partial``) to
+:func:`get_activation`, or add a name with :func:`register_activation`. :class:`Elementwise` turns a
+plain tensor function into a module.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ACTIVATIONS",
+    "Cone",
+    "DeadZone",
+    "Elementwise",
+    "Fold",
+    "LeakyReLU",
+    "ParabolicCone",
+    "ParametricSplit",
+    "SmoothSplit",
+    "Tent",
+    "activation_name",
+    "get_activation",
+    "register_activation",
+]
+
+
+class LeakyReLU(nn.LeakyReLU):
+    """Leaky ReLU with the Naitzat study's negative slope 0.2 as the default.
+
+    ``f(x) = x`` for ``x >= 0`` and ``slope * x`` below. ``slope`` : float, default=0.2.
+    """
+
+    def __init__(self, slope: float = 0.2) -> None:
+        super().__init__(negative_slope=float(slope))
+
+
+class SmoothSplit(nn.Module):
+    """SmoothSplit (Snopov & Musin 2025): ``f(x) = x + c * tanh(alpha * x)``.
+
+    A smooth version of the discontinuous Split activation, which tears the line at 0 (pulls
+    points on either side apart). With ``c > 0`` it is injective and increasing, slope
+    ``1 + c * alpha`` at 0.
+
+    Parameters
+    ----------
+    c : float, default=0.5
+        Size of the split (output gap between the two sides far from 0). bettiscope's default.
+    alpha : float, default=5.0
+        Sharpness of the split (1 / width of the transition). bettiscope's default.
+    """
+
+    def __init__(self, c: float = 0.5, alpha: float = 5.0) -> None:
+        super().__init__()
+        self.c = float(c)
+        self.alpha = float(alpha)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.c * torch.tanh(self.alpha * x)
+
+    def extra_repr(self) -> str:
+        return f"c={self.c}, alpha={self.alpha}"
+
+
+class ParametricSplit(nn.Module):
+    """ParametricSplit (Snopov & Musin 2025), learnable scalars ``a`` and ``b``.
+
+    ::
+
+        f(x) = b * x + b * cos(a) - sin(a)    for x <= -cos(a)
+               x * tan(a)                      for |x| < cos(a)
+               x + sin(a) - cos(a)             for x >= cos(a)
+
+    Continuous for every ``a`` and ``b`` (both pieces meet at ``+-sin(a)``). ``a`` sets the
+    width ``2 cos(a)`` and slope ``tan(a)`` of the middle piece, ``b`` the slope on the left.
+
+    Parameters
+    ----------
+    a : float, default=0.5
+        Initial angle in radians (``tan(0.5) = 0.55``). bettiscope's default.
+    b : float, default=0.2
+        Initial left slope, as leaky ReLU's 0.2. bettiscope's default.
+    learnable : bool, default=True
+        Register ``a`` and ``b`` as parameters (trained with the network).
+    """
+
+    def __init__(self, a: float = 0.5, b: float = 0.2, *, learnable: bool = True) -> None:
+        super().__init__()
+        a_t = torch.tensor(float(a))
+        b_t = torch.tensor(float(b))
+        if learnable:
+            self.a = nn.Parameter(a_t)
+            self.b = nn.Parameter(b_t)
+        else:
+            self.register_buffer("a", a_t)
+            self.register_buffer("b", b_t)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cos_a, sin_a = torch.cos(self.a), torch.sin(self.a)
+        left = self.b * x + self.b * cos_a - sin_a
+        middle = x * torch.tan(self.a)
+        right = x + sin_a - cos_a
+        return torch.where(x <= -cos_a, left, torch.where(x >= cos_a, right, middle))
+
+    def extra_repr(self) -> str:
+        return f"a={float(self.a.detach()):.4g}, b={float(self.b.detach()):.4g}"
+
+
+class Cone(nn.Module):
+    """Cone (Noel & Oswal 2024): ``f(z) = 1 - |z - 1|``; folds the line at ``z = 1``."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return 1.0 - torch.abs(z - 1.0)
+
+
+class ParabolicCone(nn.Module):
+    """Parabolic-Cone (Noel & Oswal 2024): ``f(z) = z * (2 - z)``; folds the line at ``z = 1``."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z * (2.0 - z)
+
+
+class Fold(nn.Module):
+    """Folded ReLU (bettiscope candidate): ``f(x) = max(x, -slope * x)``.
+
+    Folds the negative half-line onto the positive one, shrunk by ``slope``: every output
+    value ``y > 0`` has two preimages (``y`` and ``-y / slope``), so the map glues regions
+    together as ReLU does, but unlike ReLU no input has zero gradient (``|f'| >= slope``).
+    ``slope=1`` gives ``|x|``; ``slope=0`` gives ReLU.
+
+    Parameters
+    ----------
+    slope : float, default=0.5
+        Slope of the folded (negative) side, in [0, 1].
+    """
+
+    def __init__(self, slope: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= float(slope) <= 1.0:
+            raise ValueError(f"Fold: slope must be in [0, 1]; got {slope!r}.")
+        self.slope = float(slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(x, -self.slope * x)
+
+    def extra_repr(self) -> str:
+        return f"slope={self.slope}"
+
+
+class Tent(nn.Module):
+    """Tent ReLU (bettiscope candidate): ``f(x) = relu(x) - 2 * relu(x - peak)``.
+
+    ReLU's collapse of the negative half-line plus a fold at ``x = peak``: values above the
+    peak come back down (a tent, like Cone but with ReLU's flat left side). Gradient +-1 except
+    on ``x < 0``.
+
+    Parameters
+    ----------
+    peak : float, default=1.0
+        Where the line folds.
+    """
+
+    def __init__(self, peak: float = 1.0) -> None:
+        super().__init__()
+        if not float(peak) > 0.0:
+            raise ValueError(f"Tent: peak must be > 0; got {peak!r}.")
+        self.peak = float(peak)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x) - 2.0 * torch.relu(x - self.peak)
+
+    def extra_repr(self) -> str:
+        return f"peak={self.peak}"
+
+
+class DeadZone(nn.Module):
+    """Leaky dead-zone (bettiscope candidate): collapse the band ``|x| <= width`` to 0.
+
+    ``f(x) = x - width`` above the band, ``slope * (x + width)`` below it, 0 inside. The band is
+    squashed to one point on both sides of 0 (ReLU squashes only one side) while the leak keeps a
+    gradient outside the band.
+
+    Parameters
+    ----------
+    width : float, default=0.5
+        Half-width of the collapsed band.
+    slope : float, default=0.2
+        Slope below the band.
+    """
+
+    def __init__(self, width: float = 0.5, slope: float = 0.2) -> None:
+        super().__init__()
+        if not float(width) >= 0.0:
+            raise ValueError(f"DeadZone: width must be >= 0; got {width!r}.")
+        self.width = float(width)
+        self.slope = float(slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x - self.width) - self.slope * torch.relu(-x - self.width)
+
+    def extra_repr(self) -> str:
+        return f"width={self.width}, slope={self.slope}"
+
+
+class Elementwise(nn.Module):
+    """Wrap a plain tensor function (e.g. ``torch.sin``) as a module.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x) -> Tensor`` of the same shape. Must be picklable (a named function, not a
+        lambda) if the model is saved.
+    name : str, optional
+        Shown in ``repr``; default ``fn.__name__``.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], name: str | None = None):
+        super().__init__()
+        if not callable(fn):
+            raise TypeError(f"Elementwise: fn must be callable; got {type(fn).__name__}.")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+    def extra_repr(self) -> str:
+        return self.name
+
+
+#: Name -> factory returning a new module. ``proposed`` is the screened choice (docs/activation.md).
+ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": LeakyReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "prelu": nn.PReLU,
+    "smooth_split": SmoothSplit,
+    "parametric_split": ParametricSplit,
+    "cone": Cone,
+    "parabolic_cone": ParabolicCone,
+    "fold": Fold,
+    "tent": Tent,
+    "dead_zone": DeadZone,
+    # LEADING CANDIDATE, NOT YET FROZEN: the screening (docs/activation.md) decides.
+    "proposed": Fold,
+}
+
+
+def register_activation(name: str, factory: Callable[..., nn.Module], *, overwrite: bool = False):
+    """Add an activation to :data:`ACTIVATIONS` under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registry key (used on the command line).
+    factory : callable
+        Called with keyword arguments, returns a new ``nn.Module``; usually the class.
+    overwrite : bool, default=False
+        Replace an existing entry instead of raising.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"register_activation: name must be a non-empty string; got {name!r}.")
+    if not callable(factory):
+        raise TypeError(f"register_activation: factory must be callable; got {factory!r}.")
+    if name in ACTIVATIONS and not overwrite:
+        raise ValueError(
+            f"register_activation: {name!r} is already registered; pass overwrite=True to replace."
+        )
+    ACTIVATIONS[name] = factory
+
+
+def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], **kwargs: Any):
+    """A new activation module from a registry name, a module, a module class or a factory.
+
+    Parameters
+    ----------
+    name_or_module : str, nn.Module, nn.Module subclass or callable
+        * a name in :data:`ACTIVATIONS` (case-insensitive, ``-`` and ``_`` equivalent);
+        * a module instance: a deep copy is returned (each layer gets its own parameters);
+        * a module class or factory (e.g. ``functools.partial(Fold, slope=0.3)``): called with
+          ``kwargs``.
+    **kwargs
+        Constructor arguments, e.g. ``get_activation("leaky_relu", slope=0.1)``.
+
+    Returns
+    -------
+    nn.Module
+        A fresh module (never shared with an earlier call).
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the known ones), keyword arguments the constructor does
+        not take, or kwargs given with a module instance.
+    TypeError
+        The factory did not return an ``nn.Module``.
+
+    Examples
+    --------
+    >>> get_activation("leaky_relu")
+    LeakyReLU(negative_slope=0.2)
+    >>> get_activation("fold", slope=0.25)
+    Fold(slope=0.25)
+    """
+    if isinstance(name_or_module, str):
+        key = name_or_module.strip().lower().replace("-", "_")
+        if key not in ACTIVATIONS:
+            known = ", ".join(sorted(ACTIVATIONS))
+            raise ValueError(
+                f"Unknown activation {name_or_module!r}. Known activations: {known}. "
+                "Pass an nn.Module instead, or add one with register_activation()."
+            )
+        factory: Callable[..., Any] = ACTIVATIONS[key]
+    elif isinstance(name_or_module, nn.Module):
+        if kwargs:
+            raise ValueError(
+                "get_activation: keyword arguments apply to a name or class, not to a module "
+                f"instance ({type(name_or_module).__name__}); configure the instance instead."
+            )
+        return copy.deepcopy(name_or_module)
+    elif callable(name_or_module):
+        factory = name_or_module
+    else:
+        raise TypeError(
+            "get_activation: expected an activation name, an nn.Module, or a callable returning "
+            f"one; got {type(name_or_module).__name__}."
+        )
+    try:
+        module = factory(**kwargs)
+    except TypeError as error:
+        raise ValueError(
+            f"get_activation({name_or_module!r}): bad arguments {kwargs}: {error}"
+        ) from None
+    if not isinstance(module, nn.Module):
+        raise TypeError(
+            f"get_activation: {name_or_module!r} returned {type(module).__name__}, not an "
+            "nn.Module. Wrap plain tensor functions with bettiscope.activations.Elementwise."
+        )
+    return module
+
+
+def activation_name(activation: str | nn.Module | Callable[..., nn.Module]) -> str:
+    """A short name for records: the registry key, else the class or function name."""
+    if isinstance(activation, str):
+        return activation.strip().lower().replace("-", "_")
+    if isinstance(activation, Elementwise):
+        return activation.name
+    target = activation if isinstance(activation, type) else type(activation)
+    if isinstance(activation, (nn.Module, type)):
+        for name, factory in ACTIVATIONS.items():
+            if factory is target and name != "proposed":
+                return name
+        return target.__name__
+    if isinstance(activation, functools.partial):
+        return activation_name(activation.func)
+    return getattr(activation, "__name__", type(activation).__name__)

@@ -189,10 +189,18 @@ def _memory_budget(memory_limit: float | None) -> float:
     return 0.5 * available_memory_bytes()
 
 
+def format_bytes(n_bytes: float) -> str:
+    """Human-readable size: '3.2 GiB', '12 MiB', '512 B'."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g} {unit}"
+    return f"{n_bytes:.0f} B"
+
+
 def _refuse(what: str, needed_bytes: float, budget_bytes: float, advice: str) -> None:
     raise ComplexTooLargeError(
-        f"{what} would need about {needed_bytes / 1024**3:.2f} GiB, more than the "
-        f"{budget_bytes / 1024**3:.2f} GiB allowed (memory_limit, default half of the "
+        f"{what} would need about {format_bytes(needed_bytes)}, more than the "
+        f"{format_bytes(budget_bytes)} allowed (memory_limit, default half of the "
         f"available memory). {advice}"
     )
 

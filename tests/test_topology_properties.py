@@ -1,0 +1,149 @@
+"""Property tests: every fast path equals a plain persistent-homology library on random clouds.
+
+The references are ripser (on the dense Euclidean cloud, or on the sparse hop-distance matrix for
+knn-hop) and GUDHI's Rips complex without any reduction. Scales are placed halfway between two
+consecutive pairwise distances, so float32 (ripser) and float64 (the engine) agree on every edge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import ripser
+import scipy.sparse as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from scipy.spatial.distance import pdist
+
+from bettiscope import betti_numbers
+from bettiscope.topology import flag_complex_betti, knn_graph, scale_graph
+
+# ripser's "did you mean to transpose?" hints are expected for tiny clouds in many dimensions
+pytestmark = pytest.mark.filterwarnings("ignore:The input:UserWarning")
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@st.composite
+def clouds(draw: st.DrawFn, max_points: int = 40, max_dim_features: int = 4) -> np.ndarray:
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_points = draw(st.integers(3, max_points))
+    n_features = draw(st.integers(1, max_dim_features))
+    layout = draw(st.sampled_from(["gaussian", "uniform", "clusters", "ring"]))
+    rng = np.random.default_rng(seed)
+    if layout == "gaussian":
+        return rng.normal(size=(n_points, n_features))
+    if layout == "uniform":
+        return rng.uniform(-1, 1, size=(n_points, n_features))
+    if layout == "clusters":
+        centres = rng.normal(scale=4.0, size=(3, n_features))
+        return centres[rng.integers(0, 3, n_points)] + rng.normal(size=(n_points, n_features))
+    angles = rng.uniform(0, 2 * np.pi, n_points)
+    ring = np.c_[np.cos(angles), np.sin(angles)] + rng.normal(scale=0.1, size=(n_points, 2))
+    return np.c_[ring, np.zeros((n_points, max(0, n_features - 2)))]
+
+
+def _safe_scale(points: np.ndarray, quantile: float) -> float:
+    """A scale halfway between two consecutive distinct pairwise distances."""
+    distances = np.unique(pdist(points))
+    assume(len(distances) >= 2)
+    i = min(int(quantile * (len(distances) - 1)), len(distances) - 2)
+    low, high = distances[i], distances[i + 1]
+    assume(high - low > 1e-5 * max(1.0, high))
+    return float((low + high) / 2)
+
+
+def _ripser_betti(distances: object, max_dim: int, thresh: float, **kw: object) -> tuple:
+    diagrams = ripser.ripser(distances, maxdim=max_dim, thresh=thresh, **kw)["dgms"]
+    return tuple(int(np.isinf(d[:, 1]).sum()) for d in diagrams)
+
+
+def _gudhi_rips_betti(points: np.ndarray, scale: float, max_dim: int) -> tuple:
+    import gudhi
+
+    tree = gudhi.RipsComplex(points=points, max_edge_length=scale).create_simplex_tree(
+        max_dimension=max_dim + 1
+    )
+    tree.compute_persistence(homology_coeff_field=2, persistence_dim_max=True)
+    betti = list(tree.betti_numbers())[: max_dim + 1]
+    return tuple(betti + [0] * (max_dim + 1 - len(betti)))
+
+
+@PROPERTY_SETTINGS
+@given(points=clouds(), quantile=st.floats(0.0, 0.6), max_dim=st.integers(0, 2))
+def test_euclidean_equals_ripser_and_gudhi(points: np.ndarray, quantile: float, max_dim: int):
+    points = np.unique(points, axis=0)
+    assume(len(points) >= 3)
+    scale = _safe_scale(points, quantile)
+    expected = _ripser_betti(points, max_dim, scale)
+    assert betti_numbers(points, scale=scale, max_dim=max_dim) == expected
+    assert betti_numbers(points, scale=scale, max_dim=max_dim, method="collapse") == expected
+    assert _gudhi_rips_betti(points, scale, max_dim) == expected
+
+
+@PROPERTY_SETTINGS
+@given(points=clouds(), quantile=st.floats(0.0, 0.6))
+def test_high_dimensional_euclidean_equals_ripser(points: np.ndarray, quantile: float):
+    """The blocked-BLAS edge search (used above 16 features) against ripser."""
+    points = np.unique(points, axis=0)
+    assume(len(points) >= 3)
+    rng = np.random.default_rng(len(points))
+    lifted = points @ rng.normal(size=(points.shape[1], 24))
+    scale = _safe_scale(lifted, quantile)
+    assert betti_numbers(lifted, scale=scale, max_dim=1) == _ripser_betti(lifted, 1, scale)
+
+
+@PROPERTY_SETTINGS
+@given(
+    points=clouds(max_points=50),
+    k=st.integers(2, 8),
+    hops=st.integers(1, 3),
+    max_dim=st.integers(1, 2),
+)
+def test_knn_hop_equals_ripser_on_the_hop_matrix(
+    points: np.ndarray, k: int, hops: int, max_dim: int
+):
+    points = np.unique(points, axis=0)
+    assume(len(points) > k)
+    from scipy.sparse.csgraph import shortest_path
+
+    # reference: ripser on the sparse hop-distance matrix, thresholded at the hop count
+    hop = shortest_path(knn_graph(points, k), unweighted=True, directed=False)
+    hop[~np.isfinite(hop) | (hop > hops)] = 0
+    expected = _ripser_betti(
+        sp.coo_matrix(np.triu(hop, 1)), max_dim, float(hops), distance_matrix=True
+    )
+    result = betti_numbers(points, metric="knn-hop", k=k, scale=hops + 0.5, max_dim=max_dim)
+    assert result == expected
+
+
+@PROPERTY_SETTINGS
+@given(points=clouds(max_points=35), quantile=st.floats(0.05, 0.7), max_dim=st.integers(1, 3))
+def test_all_methods_agree(points: np.ndarray, quantile: float, max_dim: int):
+    points = np.unique(points, axis=0)
+    assume(len(points) >= 3)
+    graph = scale_graph(points, scale=_safe_scale(points, quantile))
+    answers = {
+        m: flag_complex_betti(graph, max_dim=max_dim, method=m)[0]
+        for m in ("collapse", "ripser", "plain")
+    }
+    assert len(set(answers.values())) == 1, answers
+
+
+@PROPERTY_SETTINGS
+@given(points=clouds(max_points=30), quantile=st.floats(0.0, 0.6), stride=st.integers(1, 3))
+def test_invariant_under_row_duplication_and_rigid_motion(
+    points: np.ndarray, quantile: float, stride: int
+):
+    points = np.unique(points, axis=0)
+    assume(len(points) >= 3)
+    scale = _safe_scale(points, quantile)
+    base = betti_numbers(points, scale=scale, max_dim=1)
+    doubled = np.repeat(points, 2, axis=0)
+    assert betti_numbers(doubled, scale=scale, max_dim=1) == base
+    assert betti_numbers(doubled, scale=scale, max_dim=1, stride=2) == base
+    shifted = points + 3.0
+    assert betti_numbers(shifted, scale=scale, max_dim=1) == base
+    assert betti_numbers(points, scale=scale, stride=stride).n_points == len(points[::stride])

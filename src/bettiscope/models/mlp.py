@@ -1,0 +1,221 @@
+"""Multi-layer perceptrons for the synthetic topology study (Naitzat, Zhitnikov & Lim 2020).
+
+An MLP "of L layers" has ``L - 1`` hidden blocks (dense layer, then activation) and a final dense
+layer to the class logits. The study's main setting is width 15 and L = 10: input, 9 hidden
+representations and the logits, i.e. 11 point clouds per class. Modules are named so the probe
+can find every representation::
+
+    fc1, act1, fc2, act2, ..., fc9, act9, logits
+
+Initialisation follows the study: Glorot (Xavier) uniform weights and zero biases.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from bettiscope.activations import activation_name, get_activation
+
+__all__ = ["INITS", "MLP", "MLPConfig", "build_mlp", "mlp_config_dict"]
+
+#: Weight initialisations; biases are always zero.
+INITS = ("glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal")
+
+
+@dataclass
+class MLPConfig:
+    """Shape and recipe of an MLP (what a checkpoint or result file records).
+
+    Attributes
+    ----------
+    in_features : int, default=2
+        Input dimension (2 for D-I, 3 for D-II/D-III).
+    num_classes : int, default=2
+        Number of logits.
+    width : int, default=15
+        Units per hidden layer (the Naitzat main setting), unless ``widths`` is given.
+    depth : int, default=10
+        Dense layers counting the output layer (Naitzat's L): ``depth - 1`` hidden layers.
+    widths : list of int, optional
+        Explicit hidden widths; overrides ``width`` and ``depth``.
+    activation : str, default="relu"
+        Registry name (see :mod:`bettiscope.activations`).
+    activation_kwargs : dict
+        Constructor arguments for the activation.
+    init : {"glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal"}
+        Weight initialisation; biases are zero.
+    """
+
+    in_features: int = 2
+    num_classes: int = 2
+    width: int = 15
+    depth: int = 10
+    widths: list[int] | None = None
+    activation: str = "relu"
+    activation_kwargs: dict[str, Any] = field(default_factory=dict)
+    init: str = "glorot_uniform"
+
+    def hidden_widths(self) -> list[int]:
+        """Widths of the hidden layers, in order."""
+        if self.widths is not None:
+            return [int(w) for w in self.widths]
+        return [int(self.width)] * (int(self.depth) - 1)
+
+
+class MLP(nn.Sequential):
+    """Dense layers with an activation after each hidden one; the last layer gives logits.
+
+    Build with :func:`build_mlp`. Children are named ``fc1, act1, ..., fcN, actN, logits``.
+    ``config`` holds the :class:`MLPConfig` it was built from (may be None for a custom
+    activation module).
+    """
+
+    def __init__(self, layers: OrderedDict[str, nn.Module], config: MLPConfig | None = None):
+        super().__init__(layers)
+        self.config = config
+
+    def representation_layers(self) -> list[str]:
+        """Names of the modules whose outputs are the network's representations, in order.
+
+        Every hidden activation, then ``logits``; the probe adds the input in front.
+        """
+        return [name for name, _ in self.named_children() if name.startswith("act")] + ["logits"]
+
+
+def _init_linear(layer: nn.Linear, init: str) -> None:
+    if init == "glorot_uniform":
+        nn.init.xavier_uniform_(layer.weight)
+    elif init == "glorot_normal":
+        nn.init.xavier_normal_(layer.weight)
+    elif init == "kaiming_uniform":
+        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+    else:
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+    nn.init.zeros_(layer.bias)
+
+
+def _build_layers(
+    in_features: int,
+    num_classes: int,
+    hidden: list[int],
+    activation: str | nn.Module | Callable[..., nn.Module],
+    kwargs: dict[str, Any],
+    init: str,
+) -> OrderedDict[str, nn.Module]:
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    fan_in = in_features
+    for index, units in enumerate(hidden, start=1):
+        layers[f"fc{index}"] = nn.Linear(fan_in, units)
+        layers[f"act{index}"] = get_activation(activation, **kwargs)
+        fan_in = units
+    layers["logits"] = nn.Linear(fan_in, num_classes)
+    for module in layers.values():
+        if isinstance(module, nn.Linear):
+            _init_linear(module, init)
+    return layers
+
+
+def build_mlp(
+    in_features: int = 2,
+    num_classes: int = 2,
+    *,
+    width: int = 15,
+    depth: int = 10,
+    widths: Sequence[int] | None = None,
+    activation: str | nn.Module | Callable[..., nn.Module] = "relu",
+    activation_kwargs: dict[str, Any] | None = None,
+    init: str = "glorot_uniform",
+    seed: int | None = None,
+) -> MLP:
+    """Build an MLP: ``depth - 1`` hidden (dense + activation) blocks and a dense logit layer.
+
+    Parameters
+    ----------
+    in_features : int, default=2
+        Input dimension.
+    num_classes : int, default=2
+        Output logits.
+    width : int, default=15
+        Hidden units per layer (the Naitzat study's main setting).
+    depth : int, default=10
+        Dense layers counting the output layer (Naitzat's L). The default gives 9 hidden layers
+        of 15 units and 2 logits: 11 representations with the input.
+    widths : sequence of int, optional
+        Explicit hidden widths (overrides ``width`` and ``depth``); may be empty (a linear model).
+    activation : str, nn.Module, class or factory, default="relu"
+        Anything :func:`bettiscope.activations.get_activation` accepts; each hidden layer gets
+        its own fresh copy.
+    activation_kwargs : dict, optional
+        Arguments for the activation's constructor.
+    init : {"glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal"}
+        Weight initialisation (default Glorot uniform, as in the study); biases are zero.
+    seed : int, optional
+        Seed for the weights, drawn from a private RNG stream (the global torch RNG is left as
+        it was). None draws from the global torch RNG.
+
+    Returns
+    -------
+    MLP
+        With ``.config`` recording the recipe (a custom activation by its class name).
+
+    Raises
+    ------
+    ValueError
+        Non-positive sizes, unknown init or activation.
+
+    Examples
+    --------
+    >>> model = build_mlp(3, 2)
+    >>> [name for name, _ in model.named_children()][:4], model.representation_layers()[-1]
+    (['fc1', 'act1', 'fc2', 'act2'], 'logits')
+    """
+    caller = "build_mlp"
+    for name, value in (("in_features", in_features), ("num_classes", num_classes)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{caller}: {name} must be a positive int; got {value!r}.")
+    if widths is None:
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError(f"{caller}: width must be a positive int; got {width!r}.")
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(
+                f"{caller}: depth must be an int >= 1 (dense layers counting the output layer); "
+                f"got {depth!r}."
+            )
+        hidden = [width] * (depth - 1)
+    else:
+        hidden = [int(w) for w in widths]
+        if any(w < 1 for w in hidden):
+            raise ValueError(f"{caller}: every hidden width must be >= 1; got {list(widths)}.")
+    if init not in INITS:
+        raise ValueError(f"{caller}: init must be one of {', '.join(INITS)}; got {init!r}.")
+    kwargs = dict(activation_kwargs or {})
+    get_activation(activation, **kwargs)  # fail early, with the registry's message
+    if seed is None:
+        layers = _build_layers(in_features, num_classes, hidden, activation, kwargs, init)
+    else:
+        # a private RNG stream: the same seed gives the same weights, the caller's RNG is untouched
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            layers = _build_layers(in_features, num_classes, hidden, activation, kwargs, init)
+    config = MLPConfig(
+        in_features=in_features,
+        num_classes=num_classes,
+        width=width if widths is None else (max(hidden) if hidden else 0),
+        depth=len(hidden) + 1,
+        widths=None if widths is None else hidden,
+        activation=activation_name(activation),
+        activation_kwargs=kwargs,
+        init=init,
+    )
+    return MLP(layers, config)
+
+
+def mlp_config_dict(model: MLP) -> dict[str, Any] | None:
+    """The model's :class:`MLPConfig` as a dict (for result files), or None."""
+    return None if model.config is None else asdict(model.config)

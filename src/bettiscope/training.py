@@ -1,0 +1,637 @@
+"""Train a classifier to a target accuracy, evaluating every epoch; checkpoint and resume.
+
+One loop for every classifier ``nn.Module`` (the study's MLPs, the images task's CNNs), written to
+be read top to bottom like nanoGPT's ``train.py``::
+
+    for epoch in remaining epochs:
+        for each batch (one batch = the whole set when batch_size is None):
+            lr = lr_at(step); forward; cross-entropy; backward; optimiser step
+        evaluate train (and val) accuracy          # "epochs-to-target" is decided here
+        on_epoch_end(...)                          # e.g. the Betti-number probe
+        checkpoint every ``checkpoint_every`` epochs (atomic)
+        stop once every configured target has been reached
+
+Defaults follow the Naitzat-Zhitnikov-Lim study when the caller asks for them: full-batch Adam,
+learning rate ``lr * 0.5 ** (step / 2500)`` (``lr_decay_steps=2500``), softmax cross-entropy, and
+"well trained" = 100% training accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F  # noqa: N812 (the PyTorch convention)
+from torch.utils.data import DataLoader
+
+from bettiscope.storage import atomic_path
+
+__all__ = [
+    "EpochRecord",
+    "TrainConfig",
+    "TrainHistory",
+    "evaluate",
+    "lr_at",
+    "resolve_device",
+    "train",
+]
+
+Data = tuple[Tensor, Tensor] | DataLoader
+Progress = Callable[[str, int, int], None]
+#: ``on_epoch_end(epoch, model, record)``; return True to stop training after this epoch.
+EpochHook = Callable[[int, nn.Module, "EpochRecord"], bool | None]
+
+OPTIMIZERS = ("adam", "sgd")
+TRAIN_EVAL = ("full", "running")
+#: Config fields that may differ between a checkpoint and the run resuming it.
+_RESUMABLE_CHANGES = {"epochs", "checkpoint_path", "checkpoint_every", "device", "eval_batch_size"}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run (recorded in checkpoints and results).
+
+    Attributes
+    ----------
+    epochs : int, default=100
+        Epoch budget (an epoch = one pass over the training set).
+    lr : float, default=0.02
+        Initial learning rate (the Naitzat study's example value).
+    batch_size : int or None, default=None
+        None = full batch (one optimiser step per epoch, as in the study).
+    optimizer : {"adam", "sgd"}, default="adam"
+    lr_decay_steps : float or None, default=None
+        If set, ``lr * 0.5 ** (step / lr_decay_steps)`` per optimiser step (study: 2500).
+    weight_decay : float, default=0.0
+    momentum : float, default=0.9
+        SGD only.
+    seed : int, default=0
+        Seeds the global torch RNG at the start of a fresh run and the data order.
+    device : str, default="cpu"
+        "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
+    target_train_acc : float or None, default=1.0
+        Training accuracy that counts as converged (1.0 = every training point right).
+    target_val_acc : float or None, default=None
+        Held-out accuracy target (needs ``val``).
+    stop_at_target : bool, default=True
+        Stop once every configured target has been reached.
+    checkpoint_path : str or None, default=None
+        Where to checkpoint; an existing checkpoint there is resumed.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints (also written at the end and when the target is reached).
+    train_eval : {"full", "running"}, default="full"
+        "full": training accuracy from a pass over the training set after the epoch (the
+        protocol's "at whose end the target holds"). "running": accuracy of the batches as they
+        were trained (cheaper for big image sets; not comparable with "full").
+    eval_batch_size : int, default=8192
+        Batch size for evaluation passes (memory only; results do not depend on it).
+    """
+
+    epochs: int = 100
+    lr: float = 0.02
+    batch_size: int | None = None
+    optimizer: str = "adam"
+    lr_decay_steps: float | None = None
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    seed: int = 0
+    device: str = "cpu"
+    target_train_acc: float | None = 1.0
+    target_val_acc: float | None = None
+    stop_at_target: bool = True
+    checkpoint_path: str | None = None
+    checkpoint_every: int = 10
+    train_eval: str = "full"
+    eval_batch_size: int = 8192
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError naming the first bad field; return self."""
+        checks = [
+            ("epochs", isinstance(self.epochs, int) and self.epochs >= 0, "an int >= 0"),
+            ("lr", _is_number(self.lr) and self.lr > 0, "a float > 0"),
+            (
+                "batch_size",
+                self.batch_size is None
+                or (isinstance(self.batch_size, int) and self.batch_size > 0),
+                "None (full batch) or an int >= 1",
+            ),
+            ("optimizer", self.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}"),
+            (
+                "lr_decay_steps",
+                self.lr_decay_steps is None
+                or (_is_number(self.lr_decay_steps) and self.lr_decay_steps > 0),
+                "None or a number > 0",
+            ),
+            (
+                "weight_decay",
+                _is_number(self.weight_decay) and self.weight_decay >= 0,
+                "a float >= 0",
+            ),
+            ("momentum", _is_number(self.momentum) and 0 <= self.momentum < 1, "in [0, 1)"),
+            ("seed", isinstance(self.seed, int), "an int"),
+            (
+                "target_train_acc",
+                self.target_train_acc is None
+                or (_is_number(self.target_train_acc) and 0 < self.target_train_acc <= 1),
+                "None or in (0, 1]",
+            ),
+            (
+                "target_val_acc",
+                self.target_val_acc is None
+                or (_is_number(self.target_val_acc) and 0 < self.target_val_acc <= 1),
+                "None or in (0, 1]",
+            ),
+            (
+                "checkpoint_every",
+                isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
+                "an int >= 1",
+            ),
+            ("train_eval", self.train_eval in TRAIN_EVAL, f"one of {TRAIN_EVAL}"),
+            (
+                "eval_batch_size",
+                isinstance(self.eval_batch_size, int) and self.eval_batch_size >= 1,
+                "an int >= 1",
+            ),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise ValueError(
+                    f"TrainConfig.{name} must be {expected}; got {getattr(self, name)!r}."
+                )
+        resolve_device(self.device)
+        return self
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch measured. Accuracies are fractions in [0, 1]; seconds are wall-clock."""
+
+    epoch: int
+    loss: float
+    train_acc: float
+    val_acc: float | None
+    lr: float
+    steps: int
+    seconds: float  # training + evaluation of this epoch (probe time excluded)
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch records and when the targets were first reached (epoch numbers start at 1).
+
+    Attributes
+    ----------
+    records : list of EpochRecord
+    epochs_to_train_target, epochs_to_val_target : int or None
+        First epoch at whose end the training (held-out) accuracy reached its target; None if
+        never (or if that target is not configured).
+    epochs_to_target : int or None
+        First epoch by whose end every configured target had been reached (the larger of the
+        two above); None if some target was missed.
+    stopped : str
+        Why training ended: "target", "budget", "diverged" (non-finite loss) or "callback".
+    resumed_from : int or None
+        Epoch of the checkpoint this run resumed from.
+    """
+
+    records: list[EpochRecord] = field(default_factory=list)
+    epochs_to_train_target: int | None = None
+    epochs_to_val_target: int | None = None
+    epochs_to_target: int | None = None
+    stopped: str = "budget"
+    resumed_from: int | None = None
+
+    @property
+    def epochs(self) -> int:
+        """Epochs completed."""
+        return self.records[-1].epoch if self.records else 0
+
+    @property
+    def steps(self) -> int:
+        """Optimiser steps taken."""
+        return self.records[-1].steps if self.records else 0
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        """Median wall-clock seconds per epoch (robust to a slow first epoch)."""
+        if not self.records:
+            return None
+        return float(np.median([r.seconds for r in self.records]))
+
+    def column(self, name: str) -> list[Any]:
+        """One field over the epochs, e.g. ``history.column("train_acc")``."""
+        return [getattr(r, name) for r in self.records]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: per-epoch columns plus the summary fields."""
+        names = [f.name for f in fields(EpochRecord)]
+        return {
+            "epochs_to_target": self.epochs_to_target,
+            "epochs_to_train_target": self.epochs_to_train_target,
+            "epochs_to_val_target": self.epochs_to_val_target,
+            "stopped": self.stopped,
+            "resumed_from": self.resumed_from,
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "seconds_per_epoch": self.seconds_per_epoch,
+            "per_epoch": {name: self.column(name) for name in names},
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> TrainHistory:
+        """Inverse of :meth:`to_dict`."""
+        columns = payload["per_epoch"]
+        count = len(columns["epoch"])
+        records = [EpochRecord(**{k: v[i] for k, v in columns.items()}) for i in range(count)]
+        return cls(
+            records=records,
+            epochs_to_train_target=payload.get("epochs_to_train_target"),
+            epochs_to_val_target=payload.get("epochs_to_val_target"),
+            epochs_to_target=payload.get("epochs_to_target"),
+            stopped=payload.get("stopped", "budget"),
+            resumed_from=payload.get("resumed_from"),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# small named pieces of the loop
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA when available else CPU; refuse CUDA when there is none."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got {device!r} ({error})."
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device {device!r} requested but CUDA is not available here; use --device cpu."
+        )
+    return resolved
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate for optimiser step ``step`` (0-based): exponential halving if configured."""
+    if cfg.lr_decay_steps is None:
+        return cfg.lr
+    return cfg.lr * 0.5 ** (step / cfg.lr_decay_steps)
+
+
+def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("train: the model has no trainable parameters.")
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def _check_tensors(data: Any, name: str) -> tuple[Tensor, Tensor]:
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise ValueError(
+            f"train: {name} must be a (X, y) pair of tensors or a DataLoader; "
+            f"got {type(data).__name__}."
+        )
+    X, y = (torch.as_tensor(v) for v in data)
+    if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(
+            f"train: {name} needs X of shape (n, ...) and y of shape (n,); "
+            f"got X {tuple(X.shape)} and y {tuple(y.shape)}."
+        )
+    if len(X) == 0:
+        raise ValueError(f"train: {name} is empty.")
+    if y.dtype.is_floating_point:
+        raise ValueError(f"train: {name} labels must be integer class indices; got {y.dtype}.")
+    if not X.dtype.is_floating_point:
+        X = X.float()
+    return X, y.long()
+
+
+def _batches(
+    data: tuple[Tensor, Tensor] | DataLoader,
+    batch_size: int | None,
+    order: torch.Generator | None,
+) -> Iterable[tuple[Tensor, Tensor]]:
+    """Training batches of one epoch: shuffled tensors, the whole set, or the loader's own."""
+    if isinstance(data, DataLoader):
+        yield from data
+        return
+    X, y = data
+    if batch_size is None or batch_size >= len(X):
+        yield X, y
+        return
+    permutation = torch.randperm(len(X), generator=order)
+    for start in range(0, len(X), batch_size):
+        index = permutation[start : start + batch_size]
+        yield X[index], y[index]
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    data: tuple[Tensor, Tensor] | DataLoader,
+    *,
+    device: str | torch.device = "cpu",
+    batch_size: int = 8192,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on ``data`` (eval mode, no gradients).
+
+    Returns
+    -------
+    (loss, accuracy) : tuple of float
+        Accuracy is a fraction in [0, 1].
+    """
+    device = resolve_device(device)
+    was_training = model.training
+    model.eval()
+    if isinstance(data, DataLoader):
+        batches: Iterable[tuple[Tensor, Tensor]] = data
+    else:
+        X, y = _check_tensors(data, "data")
+        batches = (
+            (X[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(X), batch_size)
+        )
+    total_loss, correct, count = 0.0, 0, 0
+    for xb, yb in batches:
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        logits = model(xb)  # (B, num_classes)
+        total_loss += float(F.cross_entropy(logits, yb, reduction="sum"))
+        correct += int((logits.argmax(dim=1) == yb).sum())
+        count += len(yb)
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate: the data yielded no samples.")
+    return total_loss / count, correct / count
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _save_checkpoint(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    history: TrainHistory,
+    order: torch.Generator,
+) -> None:
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "epoch": history.epochs,
+        "config": asdict(cfg),
+        "history": history.to_dict(),
+        "rng": _rng_state(),
+        "data_order": order.get_state(),
+    }
+    with atomic_path(path) as temporary:
+        torch.save(state, temporary)
+
+
+def _load_checkpoint(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    order: torch.Generator,
+    device: torch.device,
+) -> TrainHistory:
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except Exception as error:  # torch raises many types for a damaged file
+        raise ValueError(
+            f"{path}: cannot read the checkpoint ({type(error).__name__}: {error}). Delete it to "
+            "start over."
+        ) from None
+    saved = state.get("config", {})
+    mine = asdict(cfg)
+    changed = sorted(
+        name
+        for name in mine
+        if name not in _RESUMABLE_CHANGES and name in saved and saved[name] != mine[name]
+    )
+    if changed:
+        detail = ", ".join(f"{n}: {saved[n]!r} -> {mine[n]!r}" for n in changed)
+        raise ValueError(
+            f"{path}: this checkpoint was written with a different training config ({detail}). "
+            "Use another checkpoint path, or delete it to start over."
+        )
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as error:
+        raise ValueError(
+            f"{path}: the checkpoint does not fit this model ({error}). Use another checkpoint "
+            "path."
+        ) from None
+    optimizer.load_state_dict(state["optimizer"])
+    _set_rng_state(state["rng"])
+    order.set_state(state["data_order"])
+    history = TrainHistory.from_dict(state["history"])
+    history.resumed_from = int(state["epoch"])
+    return history
+
+
+# --------------------------------------------------------------------------------------------
+# the loop
+# --------------------------------------------------------------------------------------------
+
+
+def train(
+    model: nn.Module,
+    train: tuple[Tensor, Tensor] | DataLoader,
+    cfg: TrainConfig,
+    *,
+    val: tuple[Tensor, Tensor] | DataLoader | None = None,
+    on_epoch_end: EpochHook | None = None,
+    progress: Progress | None = None,
+) -> TrainHistory:
+    """Train ``model`` (any classifier returning logits ``(batch, classes)``) with cross-entropy.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Trained in place (moved to ``cfg.device``).
+    train : (X, y) tensors or DataLoader
+        Training data; ``y`` holds integer class indices. Tensors are batched by
+        ``cfg.batch_size`` (None = full batch) in a seeded, resumable order; a DataLoader
+        supplies its own batches (``cfg.batch_size`` is then ignored).
+    cfg : TrainConfig
+        Budget, optimiser, targets, checkpointing; see :class:`TrainConfig`.
+    val : (X, y) tensors or DataLoader, optional
+        Held-out data, evaluated every epoch; needed for ``cfg.target_val_acc``.
+    on_epoch_end : callable, optional
+        ``on_epoch_end(epoch, model, record)`` after each epoch's evaluation (e.g. a Betti
+        probe); its time is not counted in ``record.seconds``. Return True to stop.
+    progress : callable, optional
+        ``progress("train", epoch, cfg.epochs)`` after each epoch.
+
+    Returns
+    -------
+    TrainHistory
+        Per-epoch loss, accuracies, learning rate, steps and seconds, and epochs-to-target.
+
+    Raises
+    ------
+    ValueError
+        Bad config or data; an incompatible checkpoint at ``cfg.checkpoint_path``.
+
+    Notes
+    -----
+    If ``cfg.checkpoint_path`` holds a checkpoint written with the same config (the epoch budget
+    and device may differ), training resumes from it: model, optimiser, epoch, history and all
+    RNG states are restored, so a resumed full-batch run matches an uninterrupted one. A run that
+    produces a non-finite loss stops with ``stopped == "diverged"`` (it never reaches a target).
+    """
+    cfg.validate()
+    if cfg.target_val_acc is not None and val is None:
+        raise ValueError("train: cfg.target_val_acc is set but no val data was given.")
+    device = resolve_device(cfg.device)
+    if not isinstance(train, DataLoader):
+        train = _check_tensors(train, "train")
+        train = (train[0].to(device), train[1].to(device))  # small sets: move once
+    if val is not None and not isinstance(val, DataLoader):
+        val = _check_tensors(val, "val")
+        val = (val[0].to(device), val[1].to(device))
+    model.to(device)
+    optimizer = _make_optimizer(model, cfg)
+    order = torch.Generator().manual_seed(cfg.seed)  # data order, independent of the model RNG
+    checkpoint = Path(cfg.checkpoint_path) if cfg.checkpoint_path else None
+    if checkpoint is not None and checkpoint.exists():
+        history = _load_checkpoint(checkpoint, model, optimizer, cfg, order, device)
+    else:
+        torch.manual_seed(cfg.seed)
+        history = TrainHistory()
+    report = progress or (lambda stage, done, total: None)
+    if _done(history, cfg):
+        return history
+    step = history.steps
+    history.stopped = "budget"  # until something else ends the run
+    model.train()
+    for epoch in range(history.epochs + 1, cfg.epochs + 1):
+        started = time.perf_counter()
+        total_loss, correct, count = 0.0, 0, 0
+        for xb, yb in _batches(train, cfg.batch_size, order):
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            lr = lr_at(step, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            logits = model(xb)  # (B, num_classes)
+            loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            total_loss += float(loss.detach()) * len(yb)
+            correct += int((logits.detach().argmax(dim=1) == yb).sum())
+            count += len(yb)
+        if count == 0:
+            raise ValueError("train: the training data yielded no samples.")
+        train_loss = total_loss / count
+        if not math.isfinite(train_loss):
+            history.stopped = "diverged"  # a miss: learning rate too high for this activation
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, model, optimizer, cfg, history, order)
+            break
+        if cfg.train_eval == "full":
+            _, train_acc = evaluate(model, train, device=device, batch_size=cfg.eval_batch_size)
+        else:
+            train_acc = correct / count
+        val_acc = None
+        if val is not None:
+            _, val_acc = evaluate(model, val, device=device, batch_size=cfg.eval_batch_size)
+        record = EpochRecord(
+            epoch=epoch,
+            loss=train_loss,
+            train_acc=train_acc,
+            val_acc=val_acc,
+            lr=lr_at(step - 1, cfg),
+            steps=step,
+            seconds=time.perf_counter() - started,
+        )
+        history.records.append(record)
+        _update_targets(history, record, cfg)
+        stop = bool(on_epoch_end(epoch, model, record)) if on_epoch_end is not None else False
+        report("train", epoch, cfg.epochs)
+        reached = cfg.stop_at_target and history.epochs_to_target is not None
+        if reached:
+            history.stopped = "target"
+        elif stop:
+            history.stopped = "callback"
+        if checkpoint is not None and (
+            epoch % cfg.checkpoint_every == 0 or reached or stop or epoch == cfg.epochs
+        ):
+            _save_checkpoint(checkpoint, model, optimizer, cfg, history, order)
+        if reached or stop:
+            break
+    return history
+
+
+def _update_targets(history: TrainHistory, record: EpochRecord, cfg: TrainConfig) -> None:
+    """Record the first epoch each configured target holds, and when all have been reached."""
+    if (
+        cfg.target_train_acc is not None
+        and history.epochs_to_train_target is None
+        and record.train_acc >= cfg.target_train_acc
+    ):
+        history.epochs_to_train_target = record.epoch
+    if (
+        cfg.target_val_acc is not None
+        and history.epochs_to_val_target is None
+        and record.val_acc is not None
+        and record.val_acc >= cfg.target_val_acc
+    ):
+        history.epochs_to_val_target = record.epoch
+    wanted = [
+        reached
+        for target, reached in (
+            (cfg.target_train_acc, history.epochs_to_train_target),
+            (cfg.target_val_acc, history.epochs_to_val_target),
+        )
+        if target is not None
+    ]
+    if wanted and all(r is not None for r in wanted) and history.epochs_to_target is None:
+        history.epochs_to_target = max(wanted)
+
+
+def _done(history: TrainHistory, cfg: TrainConfig) -> bool:
+    """True when a resumed run has nothing left to do."""
+    if history.stopped == "diverged":
+        return True
+    if cfg.stop_at_target and history.epochs_to_target is not None:
+        return True
+    return history.epochs >= cfg.epochs

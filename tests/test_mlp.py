@@ -1,0 +1,85 @@
+"""MLP builder: the Naitzat default shape, names, Glorot init with zero biases, seeds, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from bettiscope.activations import Fold
+from bettiscope.models import MLP, build_mlp
+
+
+def test_naitzat_default_shape_and_names() -> None:
+    model = build_mlp(3, 2)
+    assert isinstance(model, MLP)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(3, 15)] + [(15, 15)] * 8 + [
+        (15, 2)
+    ]
+    names = [name for name, _ in model.named_children()]
+    assert names[:2] == ["fc1", "act1"] and names[-3:] == ["fc9", "act9", "logits"]
+    assert model.representation_layers() == [f"act{i}" for i in range(1, 10)] + ["logits"]
+    assert model(torch.zeros(4, 3)).shape == (4, 2)
+    assert model.config.depth == 10 and model.config.width == 15
+
+
+def test_glorot_uniform_bounds_and_zero_biases() -> None:
+    model = build_mlp(3, 2, width=40, depth=3, seed=0)
+    for layer in (m for m in model.modules() if isinstance(m, nn.Linear)):
+        bound = math.sqrt(6.0 / (layer.in_features + layer.out_features))
+        assert layer.weight.abs().max() <= bound
+        assert layer.weight.abs().max() > 0.8 * bound  # uniform fills the range
+        assert torch.count_nonzero(layer.bias) == 0
+
+
+def test_seed_makes_weights_reproducible_without_touching_global_rng() -> None:
+    before = torch.get_rng_state()
+    a, b = build_mlp(2, 2, seed=7), build_mlp(2, 2, seed=7)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    c = build_mlp(2, 2, seed=8)
+    assert not torch.equal(a.fc1.weight, c.fc1.weight)
+
+
+def test_explicit_widths_and_linear_model() -> None:
+    model = build_mlp(2, 3, widths=[4, 6])
+    assert [m.out_features for m in model.modules() if isinstance(m, nn.Linear)] == [4, 6, 3]
+    linear = build_mlp(2, 2, widths=[])
+    assert linear.representation_layers() == ["logits"]
+
+
+def test_each_layer_gets_its_own_activation_parameters() -> None:
+    model = build_mlp(2, 2, depth=4, activation="prelu")
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.PReLU)]
+    assert len(weights) == 3 and len({id(w) for w in weights}) == 3
+
+
+def test_custom_activation_module_and_kwargs() -> None:
+    model = build_mlp(2, 2, depth=3, activation=Fold(slope=0.3))
+    assert model.act1.slope == 0.3 and model.act1 is not model.act2
+    model = build_mlp(2, 2, depth=3, activation="leaky_relu", activation_kwargs={"slope": 0.1})
+    assert model.act2.negative_slope == 0.1
+    assert model.config.activation == "leaky_relu"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"width": 0}, "width must be a positive int"),
+        ({"depth": 0}, "depth must be an int >= 1"),
+        ({"widths": [3, 0]}, "every hidden width must be >= 1"),
+        ({"init": "orthogonal"}, "init must be one of"),
+        ({"activation": "nope"}, "Unknown activation 'nope'"),
+    ],
+)
+def test_bad_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_mlp(2, 2, **kwargs)
+
+
+def test_bad_in_features() -> None:
+    with pytest.raises(ValueError, match="in_features must be a positive int"):
+        build_mlp(0, 2)

@@ -1,0 +1,175 @@
+"""Trainer: reaches targets and stops, decays lr, mini-batches, DataLoaders, resumes exactly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from bettiscope.models import build_mlp
+from bettiscope.training import TrainConfig, TrainHistory, evaluate, lr_at, train
+
+
+def _blobs(n: int = 200, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    X = torch.randn(n, 2, generator=g) * 0.3 + (y[:, None] * 2.0 - 1.0)
+    return X, y
+
+
+def _model(seed: int = 0) -> nn.Module:
+    return build_mlp(2, 2, width=8, depth=3, seed=seed)
+
+
+def test_reaches_target_and_stops() -> None:
+    history = train(_model(), _blobs(), TrainConfig(epochs=200, lr=0.05))
+    assert history.stopped == "target"
+    assert history.epochs_to_target == history.epochs == history.epochs_to_train_target
+    assert history.records[-1].train_acc == 1.0
+    assert all(r.train_acc < 1.0 for r in history.records[:-1])
+    assert history.steps == history.epochs  # full batch: one step per epoch
+
+
+def test_budget_exhausted_is_a_miss() -> None:
+    history = train(_model(), _blobs(), TrainConfig(epochs=2, lr=1e-5))
+    assert history.stopped == "budget" and history.epochs == 2
+    assert history.epochs_to_target is None
+
+
+def test_no_target_trains_the_full_budget() -> None:
+    cfg = TrainConfig(epochs=5, lr=0.05, target_train_acc=None)
+    history = train(_model(), _blobs(), cfg)
+    assert history.epochs == 5 and history.epochs_to_target is None
+
+
+def test_exponential_lr_decay() -> None:
+    cfg = TrainConfig(lr=0.02, lr_decay_steps=2500)
+    assert lr_at(0, cfg) == 0.02
+    assert lr_at(2500, cfg) == pytest.approx(0.01)
+    assert lr_at(5000, cfg) == pytest.approx(0.005)
+    history = train(_model(), _blobs(), TrainConfig(epochs=3, lr=0.02, lr_decay_steps=1.0))
+    assert history.column("lr")[:3] == pytest.approx([0.02, 0.01, 0.005])
+
+
+def test_minibatch_steps_and_val_target() -> None:
+    X, y = _blobs(200)
+    cfg = TrainConfig(epochs=30, lr=0.02, batch_size=50, target_val_acc=0.95)
+    history = train(_model(), (X[:150], y[:150]), cfg, val=(X[150:], y[150:]))
+    assert history.records[0].steps == 3  # 150 / 50
+    assert history.epochs_to_val_target is not None
+    assert history.epochs_to_target == max(
+        history.epochs_to_train_target, history.epochs_to_val_target
+    )
+
+
+def test_dataloader_input() -> None:
+    X, y = _blobs()
+    loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True)
+    history = train(_model(), loader, TrainConfig(epochs=3, lr=0.01, target_train_acc=None))
+    assert history.records[0].steps == 4 and history.epochs == 3
+    loss, acc = evaluate(_model(), loader)
+    assert loss > 0 and 0 <= acc <= 1
+
+
+def test_resume_matches_uninterrupted(tmp_path) -> None:
+    data = _blobs()
+    base = {"lr": 0.01, "batch_size": 32, "target_train_acc": None, "checkpoint_every": 1}
+    full = train(_model(), data, TrainConfig(epochs=6, **base))
+    path = tmp_path / "run.pt"
+    first = train(_model(), data, TrainConfig(epochs=3, checkpoint_path=str(path), **base))
+    assert first.epochs == 3 and path.exists()
+    model = _model(seed=99)  # weights are overwritten by the checkpoint
+    resumed = train(model, data, TrainConfig(epochs=6, checkpoint_path=str(path), **base))
+    assert resumed.resumed_from == 3 and resumed.epochs == 6
+    assert resumed.column("loss") == pytest.approx(full.column("loss"), rel=1e-5)
+    # a finished run is not redone
+    again = train(_model(), data, TrainConfig(epochs=6, checkpoint_path=str(path), **base))
+    assert again.epochs == 6 and again.column("loss") == resumed.column("loss")
+
+
+def test_resume_refuses_a_different_config(tmp_path) -> None:
+    path = tmp_path / "run.pt"
+    train(_model(), _blobs(), TrainConfig(epochs=1, lr=0.01, checkpoint_path=str(path)))
+    with pytest.raises(ValueError, match=r"different training config \(lr: 0.01 -> 0.02\)"):
+        train(_model(), _blobs(), TrainConfig(epochs=2, lr=0.02, checkpoint_path=str(path)))
+
+
+def test_damaged_checkpoint_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "run.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot read the checkpoint"):
+        train(_model(), _blobs(), TrainConfig(epochs=1, checkpoint_path=str(path)))
+
+
+class _Exploding(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) * float("nan")
+
+
+def test_divergence_stops_as_a_miss() -> None:
+    history = train(_Exploding(), _blobs(), TrainConfig(epochs=5))
+    assert history.stopped == "diverged" and history.epochs_to_target is None
+
+
+def test_on_epoch_end_sees_every_epoch_and_can_stop() -> None:
+    seen = []
+
+    def hook(epoch, model, record):
+        seen.append((epoch, record.epoch))
+        return epoch == 2
+
+    history = train(_model(), _blobs(), TrainConfig(epochs=10, lr=1e-5), on_epoch_end=hook)
+    assert seen == [(1, 1), (2, 2)] and history.stopped == "callback"
+
+
+def test_progress_callback() -> None:
+    calls = []
+    train(_model(), _blobs(), TrainConfig(epochs=2, lr=1e-5), progress=lambda *a: calls.append(a))
+    assert calls == [("train", 1, 2), ("train", 2, 2)]
+
+
+def test_history_round_trip() -> None:
+    history = train(_model(), _blobs(), TrainConfig(epochs=2, lr=1e-5))
+    again = TrainHistory.from_dict(history.to_dict())
+    assert again.records == history.records and again.stopped == history.stopped
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"lr": 0.0}, r"TrainConfig.lr must be a float > 0"),
+        ({"batch_size": 0}, r"TrainConfig.batch_size must be None"),
+        ({"optimizer": "lbfgs"}, r"TrainConfig.optimizer must be one of"),
+        ({"target_train_acc": 1.5}, r"TrainConfig.target_train_acc must be None or in"),
+        ({"device": "tpu"}, r"device must be 'cpu'"),
+    ],
+)
+def test_bad_config(changes: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        train(_model(), _blobs(), TrainConfig(**changes))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_cuda_requested_without_cuda() -> None:
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        train(_model(), _blobs(), TrainConfig(device="cuda"))
+
+
+def test_bad_data() -> None:
+    X, y = _blobs()
+    with pytest.raises(ValueError, match="y of shape"):
+        train(_model(), (X, y[:-1]), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="integer class indices"):
+        train(_model(), (X, y.float()), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="no val data"):
+        train(_model(), (X, y), TrainConfig(epochs=1, target_val_acc=0.9))
+
+
+def test_sgd() -> None:
+    history = train(_model(), _blobs(), TrainConfig(epochs=100, lr=0.1, optimizer="sgd"))
+    assert history.epochs_to_target is not None

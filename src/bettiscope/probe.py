@@ -1,0 +1,766 @@
+"""Look inside a network: representations per layer, split by predicted class, and their topology.
+
+Data flows one way::
+
+    model, inputs --capture--> {layer: points (n, features)}
+                  --predicted labels--> per class --topology engine--> Betti numbers per layer
+
+* :func:`capture` records the input, every chosen layer's output and the logits with forward hooks
+  (works for any ``nn.Module``; sample dimensions are flattened).
+* :func:`layer_betti` measures per-layer, per-class Betti numbers at one checkpoint, splitting
+  points by the network's *predicted* label (the Naitzat-Zhitnikov-Lim convention).
+* :class:`TraceRecorder` does that at chosen epochs during training (pass it as ``on_epoch_end``
+  to :func:`bettiscope.training.train`); :func:`run_trace` is the whole job behind
+  ``bettiscope trace`` (train, probe, checkpoint, resume, write ``trace.json``).
+
+Small or collapsed classes
+--------------------------
+knn-hop needs more than ``k`` points. Two cases differ:
+
+* the class has too few points (after stride subsampling) for ``k``: no Betti numbers; the entry
+  is ``None`` with a reason (e.g. a class the network barely predicts);
+* the class has enough points but the layer maps them onto at most ``k`` *distinct* points (ReLU
+  layers do this): every point is then among the others' ``k - 1`` nearest, the kNN graph is
+  complete and its clique complex is a simplex, so the Betti numbers are ``(1, 0, ..., 0)``. This
+  extends the method's definition to ``n <= k``; such entries are flagged ``collapsed``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from bettiscope._validation import check_params
+from bettiscope.storage import (
+    atomic_path,
+    atomic_write_json,
+    environment_info,
+    read_json,
+    to_jsonable,
+)
+from bettiscope.topology import (
+    PARAMETER_CONSTRAINTS,
+    ComplexTooLargeError,
+    betti_numbers,
+    subsample,
+)
+
+__all__ = [
+    "DEFAULT_MEASURE",
+    "LayerBetti",
+    "TraceRecorder",
+    "capture",
+    "layer_betti",
+    "plot_trace_heatmap",
+    "predict",
+    "representation_layers",
+    "run_trace",
+]
+
+Progress = Callable[[str, int, int], None]
+
+#: The Naitzat study's D-II/D-III setting; data sets carry their own in ``dataset.measure``.
+DEFAULT_MEASURE: dict[str, Any] = {
+    "metric": "knn-hop",
+    "k": 35,
+    "scale": 2.5,
+    "stride": 4,
+    "max_dim": 1,
+}
+
+_MEASURE_KEYS = {"metric", "k", "scale", "stride", "max_dim", "dedupe", "origin_point", "method"}
+_MEASURE_KEYS |= {"memory_limit"}
+
+#: Module classes treated as activations when a model does not name its representation layers.
+_ACTIVATION_TYPES: tuple[type, ...] = tuple(
+    getattr(nn.modules.activation, name)
+    for name in nn.modules.activation.__all__
+    if name != "MultiheadAttention"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# capture
+# --------------------------------------------------------------------------------------------
+
+
+def representation_layers(model: nn.Module) -> list[str]:
+    """Names of the modules whose outputs are the model's representations, in forward order.
+
+    Uses ``model.representation_layers()`` when the model defines it (bettiscope's MLP and CNN
+    builders do); otherwise every leaf module that is an activation (a ``torch.nn`` activation
+    or one from :mod:`bettiscope.activations`), then the last leaf module (taken as the logits).
+    """
+    if hasattr(model, "representation_layers") and callable(model.representation_layers):
+        return list(model.representation_layers())
+    from bettiscope.activations import ACTIVATIONS
+
+    known = _ACTIVATION_TYPES + tuple(f for f in ACTIVATIONS.values() if isinstance(f, type))
+    leaves = [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
+    if not leaves:
+        raise ValueError(
+            f"representation_layers: {type(model).__name__} has no submodules; pass layer names."
+        )
+    names = [name for name, module in leaves if isinstance(module, known)]
+    last = leaves[-1][0]
+    if last not in names:
+        names.append(last)
+    return names
+
+
+def _run_with_hooks(
+    model: nn.Module,
+    inputs: Tensor,
+    layers: Sequence[str],
+    batch_size: int,
+    device: torch.device,
+) -> tuple[dict[str, Tensor], Tensor]:
+    """One pass in eval mode: flattened outputs of ``layers`` (on the CPU) and the model output."""
+    modules = dict(model.named_modules())
+    unknown = [name for name in layers if name not in modules or name == ""]
+    if unknown:
+        available = [n for n in modules if n]
+        shown = ", ".join(available[:40]) + (" ..." if len(available) > 40 else "")
+        raise ValueError(
+            f"capture: no module named {unknown[0]!r} in {type(model).__name__}. "
+            f"Available: {shown}."
+        )
+    captured: dict[str, list[Tensor]] = {name: [] for name in layers}
+    calls: dict[str, int] = {}
+
+    def hook_for(name: str) -> Callable[..., None]:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            if isinstance(output, (tuple, list)):
+                output = output[0]
+            calls[name] = calls.get(name, 0) + 1
+            if calls[name] > 1:
+                raise ValueError(
+                    f"capture: module {name!r} ran more than once in one forward pass (a module "
+                    "reused in several places); give each place its own module to probe it."
+                )
+            captured[name].append(output.detach().reshape(len(output), -1).float().cpu())
+
+        return hook
+
+    handles = [modules[name].register_forward_hook(hook_for(name)) for name in layers]
+    was_training = model.training
+    model.eval()
+    outputs: list[Tensor] = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(inputs), batch_size):
+                calls.clear()
+                batch = inputs[start : start + batch_size].to(device)
+                out = model(batch)
+                if isinstance(out, (tuple, list)):
+                    out = out[0]
+                outputs.append(out.detach().float().cpu())
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    reps = {name: torch.cat(parts) for name, parts in captured.items() if parts}
+    missing = [name for name in layers if name not in reps]
+    if missing:
+        raise ValueError(
+            f"capture: module {missing[0]!r} exists but never ran in the forward pass, so it has "
+            "no output to capture."
+        )
+    return reps, torch.cat(outputs)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def capture(
+    model: nn.Module,
+    inputs: Any,
+    layers: Sequence[str] | None = None,
+    *,
+    include_input: bool = True,
+    batch_size: int = 8192,
+) -> dict[str, Tensor]:
+    """The representation of ``inputs`` after each chosen layer, via forward hooks.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any module; run in eval mode without gradients (its mode is restored afterwards).
+    inputs : Tensor or array of shape (n_samples, ...)
+        Moved to the model's device batch by batch.
+    layers : sequence of str, optional
+        Module names (as in ``model.named_modules()``). Default: :func:`representation_layers`
+        (each hidden activation's output, then the logits).
+    include_input : bool, default=True
+        Put the (flattened) inputs first under the key ``"input"``.
+    batch_size : int, default=8192
+        Samples per forward pass (memory only).
+
+    Returns
+    -------
+    dict of str to Tensor
+        In forward order; each value is a CPU float tensor of shape (n_samples, features), with
+        a sample's channels/pixels flattened into one vector.
+
+    Raises
+    ------
+    ValueError
+        Unknown layer name, a layer that never runs, or a module run twice in one pass.
+    """
+    X = torch.as_tensor(inputs)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(
+            f"capture: inputs must have shape (n_samples, ...) with n_samples >= 1; got "
+            f"{tuple(X.shape)}."
+        )
+    if not X.dtype.is_floating_point:
+        X = X.float()
+    names = list(layers) if layers is not None else representation_layers(model)
+    reps, _ = _run_with_hooks(model, X, names, batch_size, _model_device(model))
+    result: dict[str, Tensor] = {}
+    if include_input:
+        result["input"] = X.detach().reshape(len(X), -1).float().cpu()
+    result.update(reps)
+    return result
+
+
+def predict(model: nn.Module, inputs: Any, *, batch_size: int = 8192) -> np.ndarray:
+    """Predicted class (argmax of the logits) for each input, as an int array."""
+    X = torch.as_tensor(inputs)
+    if not X.dtype.is_floating_point:
+        X = X.float()
+    _, logits = _run_with_hooks(model, X, [], batch_size, _model_device(model))
+    return logits.argmax(dim=1).numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# Betti numbers per layer and class
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerBetti:
+    """Per-layer, per-class Betti numbers of one network at one checkpoint.
+
+    Attributes
+    ----------
+    layers : list of str
+        ``"input"`` then the probed layers, in forward order.
+    classes : list of int
+    betti : dict of int to list
+        ``betti[c][i]`` = Betti numbers ``[b0, .., b_max_dim]`` of class ``c`` at layer ``i``, or
+        None where they could not be measured (see ``notes``).
+    n_points : dict of int to list
+        Points the complex was built on (after stride and duplicate removal); 0 when skipped.
+    n_class : dict of int to int
+        Inputs assigned to each class (by predicted label, unless ``labels`` said otherwise).
+    notes : dict of int to dict of str to str
+        Why an entry is None, or ``"collapsed: ..."`` for classes mapped onto <= k points.
+    measure : dict
+        Engine parameters used (metric, k, scale, stride, max_dim, ...).
+    labels : str
+        "predicted" or "true".
+    accuracy : float or None
+        Accuracy on the probe inputs when true labels were given.
+    seconds : float
+        Wall-clock time for capture + all Betti numbers.
+    """
+
+    layers: list[str]
+    classes: list[int]
+    betti: dict[int, list[list[int] | None]]
+    n_points: dict[int, list[int]]
+    n_class: dict[int, int]
+    notes: dict[int, dict[str, str]] = field(default_factory=dict)
+    measure: dict[str, Any] = field(default_factory=dict)
+    labels: str = "predicted"
+    accuracy: float | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (class keys become strings)."""
+        return to_jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> LayerBetti:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(payload)
+        for key in ("betti", "n_points", "n_class", "notes"):
+            data[key] = {int(c): v for c, v in data.get(key, {}).items()}
+        return cls(**data)
+
+    def series(self, cls_label: int, dim: int) -> list[float]:
+        """``beta_dim`` of one class across layers (NaN where not measured)."""
+        return [math.nan if b is None else float(b[dim]) for b in self.betti[cls_label]]
+
+
+def _check_measure(measure: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(measure) - _MEASURE_KEYS
+    if unknown:
+        raise ValueError(
+            f"measure: unknown key(s) {sorted(unknown)}; allowed: {sorted(_MEASURE_KEYS)}."
+        )
+    params = dict(measure)
+    if params.get("metric", "euclidean") == "euclidean":
+        params.pop("k", None)
+    if "scale" not in params:
+        raise ValueError("measure: 'scale' is required (e.g. 2.5 hops for knn-hop).")
+    check_params(params, PARAMETER_CONSTRAINTS, caller="layer_betti")
+    if params.get("metric") == "knn-hop" and params.get("k") is None:
+        raise ValueError("measure: metric 'knn-hop' needs k (e.g. 35, counting the point).")
+    return params
+
+
+def _class_betti(points: np.ndarray, params: dict[str, Any]) -> tuple[list[int] | None, int, str]:
+    """Betti numbers of one class at one layer, or None with a reason; never raises on data."""
+    max_dim = int(params.get("max_dim", 1))
+    stride = int(params.get("stride", 1))
+    if len(points) == 0:
+        return None, 0, "no input is assigned to this class"
+    k = params.get("k")
+    if params.get("metric") == "knn-hop" and k is not None:
+        strided = math.ceil(len(points) / stride)
+        if strided <= k:
+            return (
+                None,
+                0,
+                (
+                    f"too few points for k={k}: {len(points)} in the class, {strided} after stride "
+                    f"{stride} (need more than k)"
+                ),
+            )
+        kept = subsample(
+            points,
+            stride=stride,
+            dedupe=params.get("dedupe", True),
+            origin_point=params.get("origin_point", False),
+        )
+        if len(kept) <= k:
+            # every point neighbours every other: complete graph, a simplex, one component
+            return (
+                [1] + [0] * max_dim,
+                len(kept),
+                (f"collapsed: {len(kept)} distinct points <= k={k}, complete kNN graph"),
+            )
+    try:
+        result = betti_numbers(points, **params)
+    except ComplexTooLargeError as error:
+        return None, 0, f"complex too large: {error}"
+    except ValueError as error:
+        return None, 0, str(error)
+    return list(result), result.n_points, ""
+
+
+def layer_betti(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    measure: dict[str, Any] | None = None,
+    layers: Sequence[str] | None = None,
+    labels: Any = None,
+    use_true_labels: bool = False,
+    classes: Sequence[int] | None = None,
+    batch_size: int = 8192,
+    progress: Progress | None = None,
+) -> LayerBetti:
+    """Per-layer, per-class Betti numbers of ``model``'s representations of ``inputs``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A classifier returning logits.
+    inputs : Tensor or array of shape (n_samples, ...)
+        The probe set, in a fixed order (the stride subsampling follows it).
+    measure : dict, optional
+        Engine parameters: metric, k, scale, stride, max_dim (and dedupe, origin_point, method,
+        memory_limit). Default :data:`DEFAULT_MEASURE` (knn-hop, k=35, scale 2.5, stride 4,
+        b0..b1). Pass the data set's ``dataset.measure``.
+    layers : sequence of str, optional
+        Module names; default :func:`representation_layers`. The input always comes first.
+    labels : array of shape (n_samples,), optional
+        True labels: used for ``accuracy``, and to split classes when ``use_true_labels``.
+    use_true_labels : bool, default=False
+        Split by true instead of predicted labels (the study uses predicted).
+    classes : sequence of int, optional
+        Classes to measure; default every logit index.
+    batch_size : int, default=8192
+    progress : callable, optional
+        ``progress("betti", done, total)`` over layer x class cells.
+
+    Returns
+    -------
+    LayerBetti
+    """
+    started = time.perf_counter()
+    params = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
+    X = torch.as_tensor(inputs)
+    if not X.dtype.is_floating_point:
+        X = X.float()
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"layer_betti: inputs must be (n_samples, ...); got {tuple(X.shape)}.")
+    names = list(layers) if layers is not None else representation_layers(model)
+    reps, logits = _run_with_hooks(model, X, names, batch_size, _model_device(model))
+    predicted = logits.argmax(dim=1).numpy()
+    true = None
+    if labels is not None:
+        true = np.asarray(torch.as_tensor(labels).cpu()).ravel()
+        if len(true) != len(X):
+            raise ValueError(
+                f"layer_betti: {len(true)} labels for {len(X)} inputs; they must match."
+            )
+    if use_true_labels and true is None:
+        raise ValueError("layer_betti: use_true_labels=True needs labels.")
+    split = true if use_true_labels else predicted
+    class_list = list(range(logits.shape[1])) if classes is None else [int(c) for c in classes]
+    points = {
+        "input": X.reshape(len(X), -1).float().numpy(),
+        **{n: r.numpy() for n, r in reps.items()},
+    }
+    layer_names = list(points)
+    report = progress or (lambda stage, done, total: None)
+    total, done = len(layer_names) * len(class_list), 0
+    betti: dict[int, list[list[int] | None]] = {}
+    n_points: dict[int, list[int]] = {}
+    notes: dict[int, dict[str, str]] = {}
+    for c in class_list:
+        mask = split == c
+        betti[c], n_points[c] = [], []
+        for name in layer_names:
+            report("betti", done, total)
+            numbers, used, note = _class_betti(points[name][mask], params)
+            betti[c].append(numbers)
+            n_points[c].append(used)
+            if note:
+                notes.setdefault(c, {})[name] = note
+            done += 1
+    report("betti", total, total)
+    return LayerBetti(
+        layers=layer_names,
+        classes=class_list,
+        betti=betti,
+        n_points=n_points,
+        n_class={c: int((split == c).sum()) for c in class_list},
+        notes=notes,
+        measure=params,
+        labels="true" if use_true_labels else "predicted",
+        accuracy=None if true is None else float((predicted == true).mean()),
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# traces during training
+# --------------------------------------------------------------------------------------------
+
+
+class TraceRecorder:
+    """Measure :func:`layer_betti` at chosen epochs; use as ``train(..., on_epoch_end=recorder)``.
+
+    Parameters
+    ----------
+    inputs : Tensor or array
+        The probe set (e.g. the training points, or D-I's evaluation grid).
+    measure : dict, optional
+        Engine parameters (see :func:`layer_betti`).
+    every : int, default=10
+        Record at epochs ``every, 2*every, ...``; also record epoch 0 with :meth:`record`
+        and the last epoch with :meth:`finish`.
+    epochs : sequence of int, optional
+        Explicit epochs to record instead of ``every``.
+    labels : array, optional
+        True labels of ``inputs`` (for accuracy; see :func:`layer_betti`).
+    layers : sequence of str, optional
+    on_record : callable, optional
+        ``on_record(recorder)`` after each new entry (e.g. write ``trace.json``).
+    progress : callable, optional
+        Passed to :func:`layer_betti`.
+
+    Attributes
+    ----------
+    entries : dict of int to dict
+        Epoch -> ``{"epoch", "train": {loss, train_acc, val_acc} or None, **LayerBetti.to_dict()}``.
+    seconds : float
+        Time spent measuring (the probe overhead).
+    """
+
+    def __init__(
+        self,
+        inputs: Any,
+        *,
+        measure: dict[str, Any] | None = None,
+        every: int | None = 10,
+        epochs: Sequence[int] | None = None,
+        labels: Any = None,
+        layers: Sequence[str] | None = None,
+        on_record: Callable[[TraceRecorder], None] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        if epochs is None and (every is None or int(every) < 1):
+            raise ValueError(f"TraceRecorder: every must be an int >= 1; got {every!r}.")
+        self.inputs = inputs
+        self.measure = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
+        self.every = None if epochs is not None else int(every)
+        self.epochs = None if epochs is None else sorted({int(e) for e in epochs})
+        self.labels = labels
+        self.layers = None if layers is None else list(layers)
+        self.on_record = on_record
+        self.progress = progress
+        self.entries: dict[int, dict[str, Any]] = {}
+        self.seconds = 0.0
+
+    def wants(self, epoch: int) -> bool:
+        """Whether ``epoch`` is on the schedule."""
+        if self.epochs is not None:
+            return epoch in self.epochs
+        return epoch % self.every == 0
+
+    def __call__(self, epoch: int, model: nn.Module, record: Any = None) -> None:
+        if self.wants(epoch):
+            self.record(epoch, model, record)
+
+    def record(self, epoch: int, model: nn.Module, record: Any = None) -> dict[str, Any]:
+        """Measure now and store the entry for ``epoch`` (replacing an earlier one)."""
+        started = time.perf_counter()
+        result = layer_betti(
+            model,
+            self.inputs,
+            measure=self.measure,
+            layers=self.layers,
+            labels=self.labels,
+            progress=self.progress,
+        )
+        self.seconds += time.perf_counter() - started
+        train_info = None
+        if record is not None:
+            train_info = {
+                "loss": record.loss,
+                "train_acc": record.train_acc,
+                "val_acc": record.val_acc,
+            }
+        entry = {"epoch": int(epoch), "train": train_info, **result.to_dict()}
+        self.entries[int(epoch)] = entry
+        if self.on_record is not None:
+            self.on_record(self)
+        return entry
+
+    def finish(self, epoch: int, model: nn.Module, record: Any = None) -> None:
+        """Record the final epoch unless it is already recorded."""
+        if int(epoch) not in self.entries:
+            self.record(epoch, model, record)
+
+    def load(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Restore entries from an earlier (interrupted) run's ``trace.json``."""
+        for entry in entries:
+            self.entries[int(entry["epoch"])] = dict(entry)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """Entries in epoch order."""
+        return [self.entries[e] for e in sorted(self.entries)]
+
+
+def trace_matrix(entries: Sequence[dict[str, Any]], cls_label: int, dim: int) -> np.ndarray:
+    """``beta_dim`` of one class as an array (layers x recorded epochs), NaN where missing."""
+    if not entries:
+        return np.zeros((0, 0))
+    n_layers = len(entries[0]["layers"])
+    matrix = np.full((n_layers, len(entries)), np.nan)
+    for j, entry in enumerate(entries):
+        column = entry["betti"].get(str(cls_label), entry["betti"].get(cls_label))
+        if column is None:
+            continue
+        for i, numbers in enumerate(column):
+            if numbers is not None and dim < len(numbers):
+                matrix[i, j] = numbers[dim]
+    return matrix
+
+
+def plot_trace_heatmap(
+    entries: Sequence[dict[str, Any]], path: str | Path, *, title: str = ""
+) -> Path:
+    """Heat maps of Betti numbers, layer (rows) x epoch (columns), one panel per class and beta.
+
+    Grey cells were not measured (see the trace's notes). Written atomically to ``path`` (PNG).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if not entries:
+        raise ValueError("plot_trace_heatmap: the trace has no entries yet.")
+    layers = entries[0]["layers"]
+    classes = [int(c) for c in entries[0]["classes"]]
+    dims = int(entries[0]["measure"].get("max_dim", 1)) + 1
+    epochs = [e["epoch"] for e in entries]
+    fig, axes = plt.subplots(
+        len(classes),
+        dims,
+        figsize=(
+            2.0 + 0.35 * len(epochs) * dims + 1.5 * dims,
+            1.0 + 0.32 * len(layers) * len(classes),
+        ),
+        squeeze=False,
+    )
+    cmap = plt.get_cmap("viridis").with_extremes(bad="lightgrey")
+    for row, c in enumerate(classes):
+        for dim in range(dims):
+            ax = axes[row][dim]
+            matrix = trace_matrix(entries, c, dim)
+            image = ax.imshow(
+                np.ma.masked_invalid(matrix), aspect="auto", cmap=cmap, origin="upper"
+            )
+            if matrix.size <= 400:
+                for (i, j), value in np.ndenumerate(matrix):
+                    if np.isfinite(value):
+                        ax.text(
+                            j, i, f"{value:.0f}", ha="center", va="center", fontsize=6, color="w"
+                        )
+            ax.set_xticks(range(len(epochs)), [str(e) for e in epochs], fontsize=6, rotation=90)
+            ax.set_yticks(range(len(layers)), layers, fontsize=6)
+            ax.set_title(f"class {c}: beta_{dim}", fontsize=8)
+            ax.set_xlabel("epoch", fontsize=7)
+            fig.colorbar(image, ax=ax, fraction=0.05)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A trace config without the settings a resumed run may change (budget, device, paths)."""
+    config = dict(config)
+    config["train"] = {
+        k: v
+        for k, v in dict(config.get("train", {})).items()
+        if k not in ("epochs", "device", "checkpoint_path", "eval_batch_size")
+    }
+    config.pop("epochs", None)
+    config.pop("device", None)
+    return config
+
+
+def run_trace(
+    model: nn.Module,
+    train_data: tuple[Tensor, Tensor],
+    cfg: Any,
+    out_dir: str | Path,
+    *,
+    probe_inputs: Any = None,
+    probe_labels: Any = None,
+    measure: dict[str, Any] | None = None,
+    every: int = 10,
+    val: tuple[Tensor, Tensor] | None = None,
+    config: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train ``model`` while tracing per-layer Betti numbers; write ``out_dir/trace.json``.
+
+    Records epoch 0 (before training), every ``every``-th epoch, and the last epoch. The model
+    checkpoint (``out_dir/checkpoint.pt``) is written every ``every`` epochs and ``trace.json``
+    after every entry, so re-running on the same folder resumes: training continues from the
+    checkpoint and the entries already measured are kept.
+
+    Parameters
+    ----------
+    model : nn.Module
+    train_data : (X, y) tensors
+    cfg : bettiscope.training.TrainConfig
+        Its ``checkpoint_path`` and ``checkpoint_every`` are set here.
+    out_dir : path
+    probe_inputs, probe_labels : optional
+        Points to probe (default the training set) and their true labels.
+    measure : dict, optional
+        Engine parameters (default :data:`DEFAULT_MEASURE`).
+    every : int, default=10
+    val : (X, y), optional
+    config : dict, optional
+        Extra provenance (data set, activation, widths) stored in ``trace.json``.
+    progress : callable, optional
+        ``progress(stage, done, total)``: "train" per epoch and "betti" per cell.
+
+    Returns
+    -------
+    dict
+        The content of ``trace.json``: ``config``, ``environment``, ``history``, ``trace``
+        (entries in epoch order), ``probe_seconds``, ``train_seconds``, ``status``.
+    """
+    from dataclasses import replace
+
+    from bettiscope.training import train
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trace_path = out / "trace.json"
+    cfg = replace(cfg, checkpoint_path=str(out / "checkpoint.pt"), checkpoint_every=int(every))
+    cfg.validate()
+    inputs = train_data[0] if probe_inputs is None else probe_inputs
+    labels = train_data[1] if probe_inputs is None else probe_labels
+    full_config = {
+        **(config or {}),
+        "train": asdict(cfg),
+        "measure": dict(DEFAULT_MEASURE if measure is None else measure),
+        "every": int(every),
+    }
+    report = progress or (lambda stage, done, total: None)
+    previous_probe_seconds = 0.0
+    payload_base = {"config": full_config, "environment": environment_info()}
+
+    def write(recorder: TraceRecorder, status: str, history: Any = None) -> dict[str, Any]:
+        payload = {
+            **payload_base,
+            "status": status,
+            "trace": recorder.to_list(),
+            "probe_seconds": previous_probe_seconds + recorder.seconds,
+            "history": None if history is None else history.to_dict(),
+        }
+        atomic_write_json(trace_path, payload)
+        return payload
+
+    recorder = TraceRecorder(
+        inputs,
+        measure=measure,
+        every=every,
+        labels=labels,
+        progress=lambda stage, done, total: report(stage, done, total),
+    )
+    recorder.on_record = lambda rec: write(rec, "running")
+    if trace_path.exists():
+        old = read_json(trace_path)
+        if _comparable(old.get("config", {})) != _comparable(to_jsonable(full_config)):
+            raise ValueError(
+                f"{trace_path}: this folder holds a trace of a different run (data set, "
+                "activation, training or measurement settings differ); use another --out "
+                "folder or delete it."
+            )
+        recorder.load(old.get("trace", []))
+        previous_probe_seconds = float(old.get("probe_seconds", 0.0))
+    if 0 not in recorder.entries:
+        recorder.record(0, model)
+    history = train(
+        model,
+        train_data,
+        cfg,
+        val=val,
+        on_epoch_end=recorder,
+        progress=lambda stage, done, total: report("train", done, total),
+    )
+    if history.epochs > 0:
+        recorder.finish(history.epochs, model, history.records[-1])
+    payload = write(recorder, "done", history)
+    payload["train_seconds"] = float(sum(history.column("seconds")))
+    atomic_write_json(trace_path, payload)
+    return payload

@@ -1,0 +1,192 @@
+"""Probe: hooks capture every representation; per-class Betti numbers with known answers; traces."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from bettiscope.datasets import shapes
+from bettiscope.models import build_mlp
+from bettiscope.probe import (
+    LayerBetti,
+    TraceRecorder,
+    capture,
+    layer_betti,
+    plot_trace_heatmap,
+    predict,
+    representation_layers,
+    run_trace,
+)
+from bettiscope.training import TrainConfig, train
+
+EUCLID = {"metric": "euclidean", "scale": 0.3, "stride": 1, "max_dim": 1}
+
+
+def _two_circles() -> tuple[torch.Tensor, torch.Tensor]:
+    left = shapes.circle(60, center=(-3.0, 0.0))
+    right = shapes.circle(60, center=(3.0, 0.0))
+    X = torch.tensor(np.vstack([left, right]), dtype=torch.float32)
+    y = torch.tensor([0] * 60 + [1] * 60)
+    return X, y
+
+
+class _Separator(nn.Module):
+    """logits = (-x, x): predicts the two circles perfectly; the logits form two segments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logits = nn.Linear(2, 2)
+        with torch.no_grad():
+            self.logits.weight.copy_(torch.tensor([[-1.0, 0.0], [1.0, 0.0]]))
+            self.logits.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits(x)
+
+
+def test_capture_mlp_layers_in_order_and_cleans_up() -> None:
+    model = build_mlp(3, 2, width=5, depth=4)
+    model.train()
+    reps = capture(model, torch.randn(11, 3))
+    assert list(reps) == ["input", "act1", "act2", "act3", "logits"]
+    assert [tuple(v.shape) for v in reps.values()] == [(11, 3), (11, 5), (11, 5), (11, 5), (11, 2)]
+    assert torch.allclose(reps["logits"], model(torch.as_tensor(reps["input"])).detach())
+    assert model.training  # mode restored
+    assert all(not m._forward_hooks for m in model.modules())  # hooks removed
+
+
+def test_capture_generic_model_finds_activations_and_flattens() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(48, 4),
+        nn.Tanh(),
+        nn.Linear(4, 2),
+    )
+    assert representation_layers(model) == ["1", "4", "5"]
+    reps = capture(model, torch.randn(6, 1, 4, 4), batch_size=4)
+    assert reps["input"].shape == (6, 16) and reps["1"].shape == (6, 48)
+    assert capture(model, torch.randn(2, 1, 4, 4), ["3"], include_input=False)["3"].shape == (2, 4)
+
+
+def test_capture_errors() -> None:
+    model = build_mlp(2, 2, depth=3)
+    with pytest.raises(ValueError, match="no module named 'act7'.*Available: fc1"):
+        capture(model, torch.randn(3, 2), ["act7"])
+    shared = nn.ReLU()
+    reused = nn.Sequential(nn.Linear(2, 2), shared, nn.Linear(2, 2), shared)
+    with pytest.raises(ValueError, match="ran more than once"):
+        capture(reused, torch.randn(3, 2), ["1"])
+    with pytest.raises(ValueError, match="n_samples >= 1"):
+        capture(model, torch.randn(0, 2))
+
+
+def test_layer_betti_known_answers() -> None:
+    X, y = _two_circles()
+    result = layer_betti(_Separator(), X, measure=EUCLID, labels=y)
+    assert result.layers == ["input", "logits"]
+    assert result.accuracy == 1.0 and result.n_class == {0: 60, 1: 60}
+    assert result.betti[0] == [[1, 1], [1, 0]]  # circle, then its projection: a segment
+    assert result.betti[1] == [[1, 1], [1, 0]]
+    assert result.series(0, 1) == [1.0, 0.0]
+    assert np.array_equal(predict(_Separator(), X), y.numpy())
+
+
+def test_split_is_by_predicted_label() -> None:
+    X, y = _two_circles()
+    flipped = _Separator()
+    with torch.no_grad():
+        flipped.logits.weight.mul_(-1)  # predicts every point wrong
+    result = layer_betti(flipped, X, measure=EUCLID, labels=y)
+    assert result.accuracy == 0.0 and result.betti[0][0] == [1, 1]
+    both = layer_betti(flipped, X, measure=EUCLID, labels=y, use_true_labels=True)
+    assert both.labels == "true"
+
+
+def test_collapsed_and_too_small_classes_do_not_crash() -> None:
+    X, _ = _two_circles()
+    collapse = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+    with torch.no_grad():
+        collapse[0].weight.zero_()
+        collapse[0].bias.fill_(-1.0)  # every point -> 0 after the ReLU
+        collapse[2].weight.zero_()
+        collapse[2].bias.copy_(torch.tensor([1.0, 0.0]))  # everything predicted as class 0
+    knn = {"metric": "knn-hop", "k": 8, "scale": 2.5, "stride": 1, "max_dim": 1}
+    result = layer_betti(collapse, X, measure=knn)
+    assert result.betti[0][0] == [2, 2]  # both circles, all predicted class 0
+    assert result.betti[0][1] == [1, 0] and "collapsed: 1 distinct points" in result.notes[0]["1"]
+    assert result.betti[1] == [None, None, None]
+    assert "no input is assigned" in result.notes[1]["input"]
+    small = layer_betti(collapse, X[:20], measure={**knn, "stride": 4})
+    assert small.betti[0][0] is None and "too few points for k=8" in small.notes[0]["input"]
+
+
+def test_bad_measure() -> None:
+    with pytest.raises(ValueError, match="unknown key"):
+        layer_betti(_Separator(), torch.randn(5, 2), measure={"scale": 1.0, "radius": 2})
+    with pytest.raises(ValueError, match="'scale' parameter of layer_betti"):
+        layer_betti(_Separator(), torch.randn(5, 2), measure={"scale": -1.0})
+
+
+def test_layer_betti_round_trip() -> None:
+    X, y = _two_circles()
+    result = layer_betti(_Separator(), X, measure=EUCLID, labels=y)
+    again = LayerBetti.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.betti == result.betti and again.layers == result.layers
+
+
+def test_trace_recorder_during_training(tmp_path) -> None:
+    X, y = _two_circles()
+    model = build_mlp(2, 2, width=6, depth=3, seed=0)
+    recorder = TraceRecorder(X, measure=EUCLID, every=2, labels=y)
+    recorder.record(0, model)
+    cfg = TrainConfig(epochs=5, lr=1e-3, target_train_acc=None)
+    history = train(model, (X, y), cfg, on_epoch_end=recorder)
+    recorder.finish(history.epochs, model, history.records[-1])
+    assert sorted(recorder.entries) == [0, 2, 4, 5]
+    entry = recorder.entries[4]
+    assert entry["train"]["train_acc"] == history.records[3].train_acc
+    assert len(entry["betti"]["0"]) == 4  # input, act1, act2, logits
+    png = plot_trace_heatmap(recorder.to_list(), tmp_path / "heat.png", title="t")
+    assert png.stat().st_size > 1000
+
+
+def test_run_trace_writes_and_resumes(tmp_path) -> None:
+    X, y = _two_circles()
+    cfg = TrainConfig(epochs=4, lr=1e-3, target_train_acc=None)
+
+    def go(epochs: int) -> dict:
+        model = build_mlp(2, 2, width=6, depth=3, seed=0)
+        return run_trace(
+            model,
+            (X, y),
+            TrainConfig(**{**cfg.__dict__, "epochs": epochs}),
+            tmp_path,
+            measure=EUCLID,
+            every=2,
+            config={"dataset": "circles"},
+        )
+
+    first = go(4)
+    assert first["status"] == "done" and [e["epoch"] for e in first["trace"]] == [0, 2, 4]
+    saved = json.loads((tmp_path / "trace.json").read_text())
+    assert saved["config"]["dataset"] == "circles" and "environment" in saved
+    second = go(6)  # resumes from the epoch-4 checkpoint, keeps entries 0..4
+    assert second["history"]["resumed_from"] == 4
+    assert [e["epoch"] for e in second["trace"]] == [0, 2, 4, 6]
+    assert second["trace"][1] == first["trace"][1]
+    with pytest.raises(ValueError, match="different run"):
+        run_trace(
+            build_mlp(2, 2, width=6, depth=3),
+            (X, y),
+            TrainConfig(epochs=6, lr=0.5),
+            tmp_path,
+            measure=EUCLID,
+            every=2,
+            config={"dataset": "circles"},
+        )

@@ -1,0 +1,404 @@
+"""The run report: one self-contained ``report.html`` rendered from a run folder's saved results.
+
+The last step of the data flow (data -> model -> probe -> topology -> results -> report). It reads
+``results.json`` only -- plus the PNG figures the stages saved beside it -- so ``bettiscope report
+DIR`` re-renders a report at any time, from a finished, interrupted or copied run folder.
+
+The report is generic: each stage of a run stores, next to its raw data, what a person should see
+(see :data:`STAGE_KEYS`)::
+
+    {"title": "...", "status": "done" | "failed" | "unavailable" | "skipped" | "pending",
+     "summary": "one paragraph", "notes": ["...", ...], "budget": "what was run, how small",
+     "tables": [{"title", "columns": [...], "rows": [[cell, ...]], "note"}],
+     "figures": [{"file": "figures/x.png", "caption": "..."}],
+     "reason": "why not done", "seconds": 12.3, "data": {...raw results...}}
+
+A table cell is a value (numbers are formatted to 4 significant digits) or
+``{"text": "...", "tone": "good" | "bad" | "muted"}`` for a coloured cell. Figures are embedded as
+base64 PNG, so the HTML file can be mailed or archived alone.
+
+Plot helpers used by the stages (:func:`save_figure`, :func:`heatmap_grid`) live here too, so
+every picture in a report has the same look.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bettiscope.storage import atomic_path, atomic_write_text, read_json
+
+__all__ = [
+    "STAGE_KEYS",
+    "STATUS_LABELS",
+    "heatmap_grid",
+    "render_html",
+    "render_report",
+    "save_figure",
+]
+
+#: Keys a stage may set for the report (everything else in a stage is ignored here).
+STAGE_KEYS = (
+    "title",
+    "status",
+    "headline",
+    "summary",
+    "notes",
+    "budget",
+    "tables",
+    "figures",
+    "reason",
+)
+
+#: How each stage status is shown.
+STATUS_LABELS = {
+    "done": "done",
+    "failed": "failed",
+    "unavailable": "not available yet",
+    "skipped": "skipped (disabled in the settings)",
+    "pending": "not run yet",
+    "running": "interrupted",
+}
+
+_CSS = """
+:root { --fg: #1d2330; --muted: #667085; --line: #e4e7ec; --bg: #ffffff; --soft: #f6f7f9;
+        --good: #067647; --good-bg: #dcfae6; --bad: #b42318; --bad-bg: #fee4e2;
+        --warn: #93370d; --warn-bg: #fef0c7; --accent: #3538cd; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.55 -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif;
+       color: var(--fg); background: var(--bg); }
+main { max-width: 1120px; margin: 0 auto; padding: 28px 32px 64px; }
+h1 { font-size: 28px; margin: 0 0 4px; }
+h2 { font-size: 21px; margin: 40px 0 8px; padding-top: 16px; border-top: 2px solid var(--line); }
+h3 { font-size: 16px; margin: 22px 0 6px; }
+p { margin: 6px 0 10px; }
+.sub { color: var(--muted); margin-bottom: 18px; }
+.badge { display: inline-block; padding: 1px 9px; border-radius: 10px; font-size: 12.5px;
+         font-weight: 600; vertical-align: middle; margin-left: 6px; white-space: nowrap; }
+.s-done { background: var(--good-bg); color: var(--good); }
+.s-failed { background: var(--bad-bg); color: var(--bad); }
+.s-unavailable, .s-pending, .s-running { background: var(--warn-bg); color: var(--warn); }
+.s-skipped { background: var(--soft); color: var(--muted); }
+.overview { border-collapse: collapse; margin: 8px 0 8px; }
+.overview td { padding: 4px 14px 4px 0; vertical-align: top; }
+.overview a { color: var(--accent); text-decoration: none; }
+.budget { background: var(--soft); border-left: 4px solid var(--accent); padding: 8px 12px;
+          margin: 10px 0; font-size: 14px; }
+.notice { background: var(--warn-bg); color: var(--warn); padding: 8px 12px; border-radius: 6px; }
+.error { background: var(--bad-bg); color: var(--bad); padding: 8px 12px; border-radius: 6px;
+         white-space: pre-wrap; font-family: ui-monospace, "DejaVu Sans Mono", monospace;
+         font-size: 13px; }
+.note { color: var(--muted); font-size: 13.5px; }
+.table-wrap { overflow-x: auto; margin: 6px 0 14px; }
+table.data { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; }
+table.data th, table.data td { padding: 4px 10px; border-bottom: 1px solid var(--line);
+                               text-align: right; white-space: nowrap; }
+table.data th { background: var(--soft); font-weight: 600; border-bottom: 2px solid var(--line); }
+table.data td:first-child, table.data th:first-child { text-align: left; }
+table.left th, table.left td { text-align: left; }
+td.good { color: var(--good); background: var(--good-bg); font-weight: 600; }
+td.bad { color: var(--bad); background: var(--bad-bg); font-weight: 600; }
+td.muted { color: var(--muted); }
+figure { margin: 12px 0 22px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+figcaption { color: var(--muted); font-size: 13.5px; margin-top: 4px; }
+pre { background: var(--soft); padding: 10px 12px; border-radius: 6px; font-size: 12.5px;
+      overflow-x: auto; }
+details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
+.cols { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; }
+@media (max-width: 900px) { .cols { grid-template-columns: 1fr; } }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _format_number(value: float) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", "\u2009") if abs(value) >= 10_000 else str(value)
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e5 or abs(value) < 1e-3:
+        return f"{value:.3g}"
+    return f"{value:.4g}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _cell(value: Any, tag: str = "td") -> str:
+    tone = ""
+    if isinstance(value, dict) and "text" in value:
+        tone = value.get("tone", "")
+        value = value["text"]
+    if value is None:
+        text, tone = "\u2014", tone or "muted"
+    elif isinstance(value, (int, float)):
+        text = _format_number(value)
+    elif isinstance(value, (list, tuple)):
+        text = "(" + ", ".join(str(v) for v in value) + ")"
+    else:
+        text = str(value)
+    cls = f' class="{_e(tone)}"' if tone in ("good", "bad", "muted") else ""
+    return f"<{tag}{cls}>{_e(text)}</{tag}>"
+
+
+def _table(spec: dict[str, Any]) -> str:
+    parts = []
+    if spec.get("title"):
+        parts.append(f"<h3>{_e(spec['title'])}</h3>")
+    head = "".join(_cell(c, "th") for c in spec.get("columns", []))
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in spec["rows"])
+    left = " left" if spec.get("align") == "left" else ""
+    parts.append(
+        f'<div class="table-wrap"><table class="data{left}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+    if spec.get("note"):
+        parts.append(f'<p class="note">{_e(spec["note"])}</p>')
+    return "\n".join(parts)
+
+
+def _figure(spec: dict[str, Any], run_dir: Path) -> str:
+    path = run_dir / spec["file"]
+    caption = spec.get("caption", "")
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return f'<p class="notice">Figure {_e(spec["file"])} is missing from the run folder.</p>'
+    encoded = base64.b64encode(data).decode("ascii")
+    alt = caption or Path(spec["file"]).stem
+    return (
+        f'<figure><img src="data:image/png;base64,{encoded}" alt="{_e(alt)}">'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+def _stage(key: str, stage: dict[str, Any], run_dir: Path) -> str:
+    status = stage.get("status", "pending")
+    title = stage.get("title", key)
+    label = STATUS_LABELS.get(status, status)
+    seconds = stage.get("seconds")
+    timing = f' <span class="note">{_duration(seconds)}</span>' if seconds else ""
+    parts = [
+        f'<h2 id="{_e(key)}">{_e(title)}<span class="badge s-{_e(status)}">{_e(label)}</span>'
+        f"{timing}</h2>"
+    ]
+    if stage.get("summary"):
+        parts.append(f"<p>{_e(stage['summary'])}</p>")
+    if status in ("unavailable", "skipped", "pending", "running") and stage.get("reason"):
+        parts.append(f'<p class="notice">{_e(stage["reason"])}</p>')
+    if status == "failed":
+        parts.append(f'<div class="error">{_e(stage.get("reason", "failed"))}</div>')
+    if stage.get("budget"):
+        parts.append(f'<div class="budget"><b>Budget.</b> {_e(stage["budget"])}</div>')
+    for table in stage.get("tables", []):
+        parts.append(_table(table))
+    for figure in stage.get("figures", []):
+        parts.append(_figure(figure, run_dir))
+    for note in stage.get("notes", []):
+        parts.append(f"<p>{_e(note)}</p>")
+    return "\n".join(parts)
+
+
+def _environment(env: dict[str, Any]) -> str:
+    rows = [
+        ["Python", env.get("python")],
+        ["platform", env.get("platform")],
+        ["CPUs", env.get("cpu_count")],
+    ]
+    rows += [
+        [name, version or "not installed"] for name, version in env.get("packages", {}).items()
+    ]
+    return _table({"columns": ["", "version"], "rows": rows, "align": "left"})
+
+
+def render_html(results: dict[str, Any], run_dir: str | os.PathLike[str]) -> str:
+    """The report for ``results`` (a run's ``results.json``) as one HTML string.
+
+    Parameters
+    ----------
+    results : dict
+        ``{"title", "created", "seconds", "stages": {key: stage}, "config", "environment",
+        "notes"}``; see the module docstring for a stage.
+    run_dir : path-like
+        The run folder; figure paths in the stages are relative to it.
+    """
+    run_dir = Path(run_dir)
+    title = results.get("title", "bettiscope report")
+    stages: dict[str, dict[str, Any]] = results.get("stages", {})
+    created = results.get("created", "")
+    seconds = results.get("seconds")
+    sub = f"Run folder <code>{_e(run_dir.name)}</code>, started {_e(created.replace('T', ' '))}"
+    if seconds is not None:
+        sub += f"; {_duration(seconds)} of compute in total"
+    if results.get("backend"):
+        sub += f"; jobs ran on the {_e(results['backend'])} backend"
+    overview_rows = []
+    for key, stage in stages.items():
+        status = stage.get("status", "pending")
+        overview_rows.append(
+            f'<tr><td><a href="#{_e(key)}">{_e(stage.get("title", key))}</a></td>'
+            f'<td><span class="badge s-{_e(status)}">{_e(STATUS_LABELS.get(status, status))}'
+            f'</span></td><td class="note">{_e(stage.get("headline", ""))}</td></tr>'
+        )
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="sub">{sub}.</p>',
+    ]
+    for note in results.get("notes", []):
+        body.append(f"<p>{_e(note)}</p>")
+    body.append(f'<table class="overview">{"".join(overview_rows)}</table>')
+    for key, stage in stages.items():
+        body.append(_stage(key, stage, run_dir))
+    body.append('<h2 id="settings">Settings and environment</h2>')
+    config_text = yaml.safe_dump(results.get("config", {}), sort_keys=False)
+    body.append(
+        '<div class="cols"><div><h3>Settings (resolved)</h3>'
+        f"<pre>{_e(config_text)}</pre></div>"
+        f"<div><h3>Library versions</h3>{_environment(results.get('environment', {}))}</div></div>"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body><main>\n"
+        + "\n".join(body)
+        + "\n</main></body></html>\n"
+    )
+
+
+def render_report(
+    run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None
+) -> Path:
+    """Render ``run_dir/results.json`` to ``report.html`` (atomically) and return its path.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A run folder written by ``bettiscope demo``.
+    out : path-like, optional
+        Where to write; default ``run_dir/report.html``.
+
+    Raises
+    ------
+    ValueError
+        ``run_dir`` is not a run folder (no readable ``results.json``).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ValueError(f"{run_dir}: no such run folder.")
+    results_path = run_dir / "results.json"
+    if not results_path.exists():
+        raise ValueError(
+            f"{run_dir}: not a run folder (no results.json); give a folder made by bettiscope demo."
+        )
+    results = read_json(results_path)
+    if not isinstance(results, dict) or "stages" not in results:
+        raise ValueError(f"{results_path}: not a bettiscope run's results (no 'stages').")
+    target = Path(out) if out is not None else run_dir / "report.html"
+    atomic_write_text(target, render_html(results, run_dir))
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+# --------------------------------------------------------------------------------------------
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
+    """Save a Matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def heatmap_grid(
+    panels: Sequence[dict[str, Any]],
+    *,
+    ncols: int = 3,
+    xlabel: str = "epoch",
+    ylabel: str = "layer",
+    colorbar_label: str = "Betti number",
+) -> Any:
+    """A grid of annotated heat maps sharing one colour scale.
+
+    Parameters
+    ----------
+    panels : sequence of dict
+        Each ``{"title", "values": 2-D array (rows x columns), "xticks": labels of the columns,
+        "yticks": labels of the rows}``; a value of None or NaN is left blank (not measured).
+    ncols : int, default=3
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    arrays = [
+        np.array([[np.nan if v is None else v for v in row] for row in p["values"]], dtype=float)
+        for p in panels
+    ]
+    finite = [a[np.isfinite(a)] for a in arrays]
+    vmax = max((float(f.max()) for f in finite if f.size), default=1.0) or 1.0
+    ncols = max(1, min(ncols, len(panels)))
+    nrows = math.ceil(len(panels) / ncols)
+    widest = max(a.shape[1] for a in arrays)
+    tallest = max(a.shape[0] for a in arrays)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(ncols * max(3.2, 0.45 * widest + 1.2), nrows * max(2.6, 0.32 * tallest + 1.2)),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    image = None
+    for ax, panel, values in zip(axes.flat, panels, arrays, strict=False):
+        image = ax.imshow(
+            np.ma.masked_invalid(values), aspect="auto", cmap="viridis", vmin=0, vmax=vmax
+        )
+        ax.set_title(panel.get("title", ""), fontsize=10)
+        ax.set_xticks(range(values.shape[1]), panel.get("xticks", range(values.shape[1])))
+        ax.set_yticks(range(values.shape[0]), panel.get("yticks", range(values.shape[0])))
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel(xlabel, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
+        if values.size <= 200:  # numbers in the cells when they fit
+            for (i, j), v in np.ndenumerate(values):
+                if np.isfinite(v):
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if v < 0.6 * vmax else "black",
+                    )
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.8, label=colorbar_label)
+    return fig

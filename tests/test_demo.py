@@ -1,0 +1,206 @@
+"""The main job: run folder layout, stage statuses, Ctrl-C and --resume, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bettiscope import demo as demo_mod
+from bettiscope.cli import app
+from bettiscope.config import DemoConfig, apply_overrides, load_config
+from bettiscope.demo import StageSpec, StageUnavailable, run_demo
+
+ONLY_SHAPES = [
+    "datasets.enabled=false",
+    "compare.enabled=false",
+    "trace.enabled=false",
+    "pruning.enabled=false",
+    "run.workers=1",
+]
+
+
+def tiny_config(*extra: str) -> DemoConfig:
+    return apply_overrides(DemoConfig(), [*ONLY_SHAPES, *extra])
+
+
+def test_shapes_only_run_folder(tmp_path) -> None:
+    run = tmp_path / "run"
+    steps: list[tuple[str, int, int]] = []
+    results = run_demo(run, tiny_config(), progress=lambda *a: steps.append(a))
+    for name in ("config.yaml", "results.json", "report.html", "demo.log", "figures/shapes.png"):
+        assert (run / name).exists(), name
+    stages = results["stages"]
+    assert list(stages) == ["shapes", "datasets", "compare", "trace", "pruning"]
+    assert stages["shapes"]["status"] == "done"
+    assert all(stages[k]["status"] == "skipped" for k in list(stages)[1:])
+    rows = stages["shapes"]["data"]["shapes"]
+    assert len(rows) == len(demo_mod.SHAPE_CASES) and all(row["match"] for row in rows)
+    assert json.loads((run / "results.json").read_text())["stages"] == json.loads(
+        json.dumps(stages)
+    )
+    assert load_config(run / "config.yaml") == tiny_config()
+    assert results["environment"]["packages"]["numpy"]
+    assert steps[-1][1:] == (10, 10) and steps[0][0].startswith("[0/4] shapes")
+    page = (run / "report.html").read_text()
+    assert "10/10 measured Betti numbers match" in page and "data:image/png;base64," in page
+    assert "stage shapes: done" in (run / "demo.log").read_text()
+
+
+class _Calls:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+
+@pytest.fixture
+def fake_stages(monkeypatch):
+    """Replace the real stages by quick fakes that count their calls."""
+    calls = _Calls()
+    state = {"interrupt": True}
+
+    def good(ctx):
+        calls.calls.append("good")
+        return {"headline": "fine", "data": {"x": 1}}
+
+    def missing(ctx):
+        calls.calls.append("missing")
+        raise StageUnavailable("needs bettiscope.nothing, not here yet")
+
+    def flaky(ctx):
+        calls.calls.append("flaky")
+        ctx.report(1, 3, "job 1")
+        if state["interrupt"]:
+            raise KeyboardInterrupt
+        return {"headline": "resumed"}
+
+    def broken(ctx):
+        calls.calls.append("broken")
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(
+        demo_mod,
+        "STAGES",
+        (
+            StageSpec("shapes", "A", good),
+            StageSpec("datasets", "B", missing),
+            StageSpec("compare", "C", flaky),
+            StageSpec("trace", "D", broken),
+            StageSpec("pruning", "E", good),
+        ),
+    )
+    return calls, state
+
+
+def test_interrupt_then_resume(tmp_path, fake_stages) -> None:
+    calls, state = fake_stages
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(run, DemoConfig())
+    assert calls.calls == ["good", "missing", "flaky"]
+    saved = json.loads((run / "results.json").read_text())
+    assert saved["stages"]["shapes"]["status"] == "done"
+    assert saved["stages"]["datasets"]["status"] == "unavailable"
+    assert saved["stages"]["compare"]["status"] == "pending"
+    assert "--resume" in saved["stages"]["compare"]["reason"]
+    assert "interrupted" in (run / "report.html").read_text().lower()
+
+    state["interrupt"] = False
+    calls.calls.clear()
+    results = run_demo(run, resume=True)
+    # done stages are not redone; unavailable ones are retried; the rest run
+    assert calls.calls == ["missing", "flaky", "broken", "good"]
+    stages = results["stages"]
+    assert [stages[k]["status"] for k in stages] == [
+        "done",
+        "unavailable",
+        "done",
+        "failed",
+        "done",
+    ]
+    assert stages["compare"]["headline"] == "resumed"
+    assert "RuntimeError: a bug" in stages["trace"]["reason"]
+    log = (run / "demo.log").read_text()
+    assert "resuming run" in log and "Traceback" in log and "RuntimeError: a bug" in log
+    page = (run / "report.html").read_text()
+    assert "needs bettiscope.nothing, not here yet" in page
+
+
+def test_run_folder_errors(tmp_path, fake_stages) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(ValueError, match=r"full: folder is not empty; .*--resume"):
+        run_demo(tmp_path / "full", DemoConfig())
+    with pytest.raises(ValueError, match=r"full: not a run folder to resume"):
+        run_demo(tmp_path / "full", resume=True)
+    _, state = fake_stages
+    state["interrupt"] = False
+    run_demo(tmp_path / "run", tiny_config())
+    with pytest.raises(ValueError, match=r"--resume continues with the run's saved settings"):
+        run_demo(tmp_path / "run", tiny_config("compare.seeds=9"), resume=True)
+
+
+class TestCli:
+    def test_demo_and_resume(self, tmp_path) -> None:
+        runner = CliRunner()
+        run = tmp_path / "run"
+        args = ["demo", "--out", str(run), *[a for s in ONLY_SHAPES for a in ("--set", s)]]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "Report:" in result.stdout and "report.html" in result.stdout
+        assert "done" in result.stdout
+        result = runner.invoke(app, ["demo", "--resume", str(run)])
+        assert result.exit_code == 0, result.output
+
+    def test_config_file_and_options(self, tmp_path) -> None:
+        cfg = tmp_path / "demo.toml"
+        cfg.write_text(
+            "[datasets]\nenabled = false\n[compare]\nenabled = false\n"
+            "[trace]\nenabled = false\n[pruning]\nenabled = false\n"
+        )
+        run = tmp_path / "run"
+        result = CliRunner().invoke(
+            app, ["demo", "--out", str(run), "--config", str(cfg), "--workers", "1"]
+        )
+        assert result.exit_code == 0, result.output
+        saved = load_config(run / "config.yaml")
+        assert saved.run.workers == 1 and not saved.pruning.enabled
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["--set", "compare.sedes=3"], "unknown setting 'compare.sedes'"),
+            (["--set", "compare.seeds=x"], "'compare.seeds' in --set must be int"),
+            (["--config", "missing.toml"], "missing.toml: no such settings file"),
+            (["--resume", "RUN", "--set", "compare.seeds=3"], "do not combine it with --config"),
+            (["--resume", "RUN", "--out", "RUN"], "either --out"),
+            (["--resume", "nowhere"], "nowhere: not a run folder to resume"),
+        ],
+    )
+    def test_bad_input_is_one_line_exit_2(self, tmp_path, monkeypatch, args, message) -> None:
+        monkeypatch.chdir(tmp_path)
+        args = [a.replace("RUN", str(tmp_path)) for a in args]
+        result = CliRunner().invoke(app, ["demo", *args])
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "runs").exists()  # nothing started
+
+    def test_ctrl_c_exits_130_with_resume_hint(self, tmp_path, monkeypatch) -> None:
+        from bettiscope.cli import demo as demo_cli
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(demo_cli, "run_demo", interrupted)
+        result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "r")])
+        assert result.exit_code == 130
+        assert "bettiscope demo --resume" in result.stderr
+
+    def test_failed_stage_exits_1(self, tmp_path, fake_stages) -> None:
+        _, state = fake_stages
+        state["interrupt"] = False
+        result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "r")])
+        assert result.exit_code == 1
+        assert "stage(s) trace failed" in result.stderr
+        assert "failed" in result.stdout

@@ -1,0 +1,1187 @@
+"""The activation comparison: does an activation reach the training target in fewer epochs?
+
+Follows the project's convergence protocol (``docs/study.md``):
+
+1. Targets fixed before running: 100% training accuracy (the Naitzat "well-trained" criterion)
+   and, separately, an optional held-out accuracy.
+2. Per activation, the learning rate is tuned on *tuning seeds* over the same log grid with the
+   same epoch budget, by median epochs-to-target (a miss counts as infinity).
+3. Evaluation on >= 10 fresh seeds, paired across activations (same data, split, init seed).
+4. Speed-up vs ReLU = median epochs(ReLU) / median epochs(activation), with a 95% bootstrap
+   interval over seeds (10,000 paired resamples), a paired Wilcoxon signed-rank test and the
+   probability of improvement; success rate; wall-clock per epoch.
+5. Betti numbers per layer and class (the mechanism) traced in every evaluation run.
+
+A study is defined by a :class:`StudyTask` (data, model builder, probe set, measurement,
+training defaults). Tasks are built by name from :data:`TASK_BUILDERS` so any worker process can
+rebuild one from a plain-dict run spec: the MLP task on a point-cloud data set is built in here;
+other tasks (CNNs on images) register theirs with :func:`register_task`.
+
+Jobs: :func:`tuning_specs` / :func:`evaluation_specs` list plain-dict run specs and
+:func:`execute_run` runs one and returns its JSON record, so any executor (local processes, Ray)
+can run them in parallel; :func:`run_compare` wires the phases together with resume (one atomic
+JSON file per finished run in ``DIR/runs/``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from bettiscope.storage import (
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    environment_info,
+    read_json,
+    to_jsonable,
+)
+from bettiscope.training import TrainConfig
+
+__all__ = [
+    "DEFAULT_LR_GRID",
+    "TASK_BUILDERS",
+    "CompareConfig",
+    "StudyTask",
+    "build_task",
+    "choose_lrs",
+    "evaluation_specs",
+    "execute_run",
+    "mlp_task",
+    "plot_betti_by_layer",
+    "plot_fraction_converged",
+    "register_task",
+    "render_summary_md",
+    "run_compare",
+    "speedup_interval",
+    "summarise",
+    "tuning_specs",
+]
+
+Progress = Callable[[str, int, int], None]
+
+#: 8 log-spaced learning rates from 1e-4 to 3e-1 (the protocol's "7-9 points").
+DEFAULT_LR_GRID: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+
+
+# --------------------------------------------------------------------------------------------
+# tasks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StudyTask:
+    """Everything one comparison needs besides the activation, seed and learning rate.
+
+    Attributes
+    ----------
+    name : str
+        Shown in results (e.g. "D-II").
+    build_model : callable
+        ``build_model(activation, seed) -> nn.Module``; the same seed gives the same initial
+        weights for every activation whose shapes match (paired runs).
+    train : (X, y) tensors or DataLoader
+    val : (X, y) tensors, DataLoader, or None
+    probe_inputs : Tensor or None
+        Points whose per-layer Betti numbers are traced (None: no traces).
+    probe_labels : Tensor or None
+        Their true labels (for accuracy; classes are split by predicted label).
+    measure : dict
+        Engine parameters for the probe (metric, k, scale, stride, max_dim).
+    train_defaults : TrainConfig
+        Optimiser, batch size, decay, targets; lr, epochs and seed are set per run.
+    info : dict
+        Provenance for the results (data set parameters, true Betti numbers, model shape).
+    """
+
+    name: str
+    build_model: Callable[[Any, int], nn.Module]
+    train: Any
+    val: Any = None
+    probe_inputs: Tensor | None = None
+    probe_labels: Tensor | None = None
+    measure: dict[str, Any] = field(default_factory=dict)
+    train_defaults: TrainConfig = field(default_factory=TrainConfig)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+#: kind -> builder ``builder(dataset, *, data_seed, **options) -> StudyTask``.
+TASK_BUILDERS: dict[str, Callable[..., StudyTask]] = {}
+#: data set name -> task kind, for data sets that are not point clouds (e.g. "digits" -> "cnn").
+DATASET_TASKS: dict[str, str] = {}
+
+
+def register_task(
+    kind: str, builder: Callable[..., StudyTask], *, datasets: Sequence[str] = ()
+) -> None:
+    """Make a task kind available to ``compare`` (and to worker processes that import it).
+
+    Parameters
+    ----------
+    kind : str
+        Task kind, stored in every run spec (e.g. "cnn").
+    builder : callable
+        ``builder(dataset: str, *, data_seed: int, **options) -> StudyTask``; must be a
+        module-level function so run specs can be executed in other processes.
+    datasets : sequence of str
+        Data set names that default to this kind in :func:`task_kind_for`.
+    """
+    TASK_BUILDERS[kind] = builder
+    for name in datasets:
+        DATASET_TASKS[name] = kind
+
+
+def task_kind_for(dataset: str) -> str:
+    """The task kind for a data set name: a registered one, else "mlp" (point clouds)."""
+    return DATASET_TASKS.get(dataset, "mlp")
+
+
+class _MLPBuilder:
+    """Picklable ``build_model(activation, seed)`` for the MLP task."""
+
+    def __init__(self, in_features: int, num_classes: int, width: int, depth: int) -> None:
+        self.in_features, self.num_classes = in_features, num_classes
+        self.width, self.depth = width, depth
+
+    def __call__(self, activation: Any, seed: int) -> nn.Module:
+        from bettiscope.models.mlp import build_mlp
+
+        return build_mlp(
+            self.in_features,
+            self.num_classes,
+            width=self.width,
+            depth=self.depth,
+            activation=activation,
+            seed=seed,
+        )
+
+
+def _stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, val): ``fraction`` of each class held out, chosen by ``seed``.
+
+    Masks keep the file order, so stride subsampling of the training part stays deterministic.
+    """
+    rng = np.random.default_rng(seed)
+    val = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        index = np.flatnonzero(y == label)
+        count = round(fraction * len(index))
+        val[rng.choice(index, size=count, replace=False)] = True
+    return ~val, val
+
+
+def mlp_task(
+    dataset: str,
+    *,
+    data_seed: int = 0,
+    width: int = 15,
+    depth: int = 10,
+    val_fraction: float = 0.2,
+    probe: str = "auto",
+    lr_decay_steps: float | None = 2500,
+    batch_size: int | None = None,
+    dataset_params: dict[str, Any] | None = None,
+    measure: dict[str, Any] | None = None,
+) -> StudyTask:
+    """The synthetic-data task: an MLP (Naitzat defaults) on a point-cloud data set.
+
+    Parameters
+    ----------
+    dataset : str
+        A name known to :func:`bettiscope.datasets.load_dataset` ("D-I", "D-II", ...) or a
+        path to a ``.npz``/``.csv`` point cloud with labels.
+    data_seed : int, default=0
+        Seed of the data set generator and of the train/val split (fixed across runs: paired).
+    width, depth : int, default=15, 10
+        MLP width and layers counting the output layer (Naitzat: 15 and 10).
+    val_fraction : float, default=0.2
+        Fraction of each class held out for the held-out target (0 = train on everything).
+    probe : {"auto", "train", "eval"}, default="auto"
+        Points traced: "eval" = the data set's evaluation set (D-I's grid), "train" = the
+        training points; "auto" = "eval" when the data set has one.
+    lr_decay_steps : float or None, default=2500
+        The study's ``lr * 0.5 ** (step / 2500)``.
+    batch_size : int or None, default=None
+        None = full batch (the study).
+    dataset_params : dict, optional
+        Passed to ``load_dataset`` (e.g. a smaller ``n_points`` for a quick run).
+    measure : dict, optional
+        Overrides of the data set's recommended Betti parameters.
+    """
+    from bettiscope.datasets import load_dataset
+
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"mlp_task: val_fraction must be in [0, 1); got {val_fraction!r}.")
+    if probe not in ("auto", "train", "eval"):
+        raise ValueError(f"mlp_task: probe must be 'auto', 'train' or 'eval'; got {probe!r}.")
+    data = load_dataset(dataset, seed=data_seed, **(dataset_params or {}))
+    X = np.asarray(data.X, dtype=np.float32)
+    y = np.asarray(data.y).astype(np.int64)
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(f"{dataset}: labels must be one integer per point.")
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(f"{dataset}: a classification study needs at least two classes.")
+    num_classes = int(classes.max()) + 1
+    if val_fraction > 0:
+        train_mask, val_mask = _stratified_split(y, val_fraction, data_seed)
+    else:
+        train_mask, val_mask = np.ones(len(y), dtype=bool), np.zeros(len(y), dtype=bool)
+    train = (torch.from_numpy(X[train_mask]), torch.from_numpy(y[train_mask]))
+    val = None
+    if val_mask.any():
+        val = (torch.from_numpy(X[val_mask]), torch.from_numpy(y[val_mask]))
+    X_eval = getattr(data, "X_eval", None)
+    use_eval = X_eval is not None and probe in ("auto", "eval")
+    if probe == "eval" and X_eval is None:
+        raise ValueError(f"mlp_task: {dataset} has no evaluation set; use probe='train'.")
+    if use_eval:
+        probe_inputs = torch.as_tensor(np.asarray(X_eval, dtype=np.float32))
+        y_eval = getattr(data, "y_eval", None)
+        probe_labels = None if y_eval is None else torch.as_tensor(np.asarray(y_eval))
+    else:
+        probe_inputs, probe_labels = train
+    recommended = dict(getattr(data, "measure", {}) or {})
+    recommended.update(measure or {})
+    defaults = TrainConfig(
+        lr=0.02,
+        batch_size=batch_size,
+        optimizer="adam",
+        lr_decay_steps=lr_decay_steps,
+        target_train_acc=1.0,
+    )
+    return StudyTask(
+        name=str(getattr(data, "name", dataset)),
+        build_model=_MLPBuilder(X.shape[1], num_classes, width, depth),
+        train=train,
+        val=val,
+        probe_inputs=probe_inputs,
+        probe_labels=probe_labels,
+        measure=recommended,
+        train_defaults=defaults,
+        info={
+            "dataset": str(getattr(data, "name", dataset)),
+            "dataset_params": to_jsonable(getattr(data, "params", {})),
+            "true_betti": to_jsonable(getattr(data, "true_betti", {})),
+            "n_train": int(train_mask.sum()),
+            "n_val": int(val_mask.sum()),
+            "n_probe": len(probe_inputs),
+            "probe": "eval" if use_eval else "train",
+            "model": {"kind": "mlp", "width": width, "depth": depth},
+        },
+    )
+
+
+def _mlp_builder(dataset: str, *, data_seed: int = 0, **options: Any) -> StudyTask:
+    return mlp_task(dataset, data_seed=data_seed, **options)
+
+
+register_task("mlp", _mlp_builder)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_task(key: str) -> StudyTask:
+    spec = json.loads(key)
+    kind = spec["kind"]
+    if kind not in TASK_BUILDERS:
+        raise ValueError(
+            f"unknown task kind {kind!r}; known: {sorted(TASK_BUILDERS)}. Import the module that "
+            "registers it (register_task) before running its specs."
+        )
+    return TASK_BUILDERS[kind](spec["dataset"], data_seed=spec["data_seed"], **spec["options"])
+
+
+def build_task(task: dict[str, Any]) -> StudyTask:
+    """Build (and cache per process) the task ``{"kind", "dataset", "data_seed", "options"}``."""
+    return _cached_task(json.dumps(to_jsonable(task), sort_keys=True))
+
+
+# --------------------------------------------------------------------------------------------
+# configuration and run specs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CompareConfig:
+    """One comparison (what ``bettiscope compare`` runs; recorded in ``results.json``).
+
+    Attributes
+    ----------
+    dataset : str
+        Data set name or point-cloud file.
+    activations : list of str
+        Registry names; "relu" is added (the baseline) if missing.
+    seeds : int, default=10
+        Paired evaluation seeds ``0 .. seeds-1``.
+    tuning_seeds : int, default=3
+        Tuning seeds ``1000 .. 1000+tuning_seeds-1`` (disjoint from evaluation seeds).
+    max_epochs : int, default=500
+        Same epoch budget for every activation and phase.
+    lr_grid : list of float
+        One value skips tuning.
+    target_train_acc : float, default=1.0
+    target_val_acc : float or None, default=None
+        Held-out target (needs ``task_options['val_fraction'] > 0``).
+    trace_every : int, default=25
+        Betti traces at epoch 0, every ``trace_every`` epochs and at the end (0 = start and end).
+    relu_lr_runs : bool, default=False
+        Also evaluate every activation at ReLU's tuned learning rate (protocol item 5).
+    task_kind : str or None
+        Task kind; None = :func:`task_kind_for` the data set.
+    task_options : dict
+        Builder options (MLP: width, depth, val_fraction, dataset_params, measure, ...).
+    data_seed : int, default=0
+    device : str, default="cpu"
+    bootstrap : int, default=10000
+        Bootstrap resamples for the speed-up intervals.
+    """
+
+    dataset: str
+    activations: list[str] = field(
+        default_factory=lambda: ["proposed", "relu", "leaky_relu", "tanh"]
+    )
+    seeds: int = 10
+    tuning_seeds: int = 3
+    max_epochs: int = 500
+    lr_grid: list[float] = field(default_factory=lambda: list(DEFAULT_LR_GRID))
+    target_train_acc: float = 1.0
+    target_val_acc: float | None = None
+    trace_every: int = 25
+    relu_lr_runs: bool = False
+    task_kind: str | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)
+    data_seed: int = 0
+    device: str = "cpu"
+    bootstrap: int = 10_000
+
+    def validate(self) -> CompareConfig:
+        """Check values and normalise the activation names; return self."""
+        from bettiscope.activations import ACTIVATIONS
+
+        names = [a.strip().lower().replace("-", "_") for a in self.activations if a.strip()]
+        unknown = [a for a in names if a not in ACTIVATIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown activation {unknown[0]!r}; known: {', '.join(sorted(ACTIVATIONS))}."
+            )
+        if "relu" not in names:
+            names.append("relu")  # the baseline every speed-up is measured against
+        self.activations = list(dict.fromkeys(names))
+        checks = [
+            (self.seeds >= 1, f"seeds must be >= 1; got {self.seeds}"),
+            (self.tuning_seeds >= 1, f"tuning_seeds must be >= 1; got {self.tuning_seeds}"),
+            (self.max_epochs >= 1, f"max_epochs must be >= 1; got {self.max_epochs}"),
+            (len(self.lr_grid) >= 1, "lr_grid needs at least one learning rate"),
+            (all(lr > 0 for lr in self.lr_grid), f"learning rates must be > 0: {self.lr_grid}"),
+            (0 < self.target_train_acc <= 1, "target_train_acc must be in (0, 1]"),
+            (
+                self.target_val_acc is None or 0 < self.target_val_acc <= 1,
+                "target_val_acc must be in (0, 1] or None",
+            ),
+            (self.trace_every >= 0, f"trace_every must be >= 0; got {self.trace_every}"),
+            (self.bootstrap >= 100, f"bootstrap must be >= 100; got {self.bootstrap}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"compare: {message}.")
+        self.lr_grid = sorted({float(lr) for lr in self.lr_grid})
+        return self
+
+    def task(self) -> dict[str, Any]:
+        """The task reference stored in every run spec."""
+        return {
+            "kind": self.task_kind or task_kind_for(self.dataset),
+            "dataset": self.dataset,
+            "data_seed": self.data_seed,
+            "options": to_jsonable(self.task_options),
+        }
+
+    @property
+    def evaluation_seeds(self) -> list[int]:
+        return list(range(self.seeds))
+
+    @property
+    def tuning_seed_list(self) -> list[int]:
+        return [1000 + i for i in range(self.tuning_seeds)]
+
+
+def run_id(spec: dict[str, Any]) -> str:
+    """File-name-safe identifier of a run spec."""
+    return f"{spec['phase']}-{spec['activation']}-lr{spec['lr']:g}-seed{spec['seed']}"
+
+
+def _spec(
+    config: CompareConfig, phase: str, activation: str, lr: float, seed: int, trace: bool
+) -> dict[str, Any]:
+    return {
+        "phase": phase,
+        "activation": activation,
+        "lr": float(lr),
+        "seed": int(seed),
+        "max_epochs": config.max_epochs,
+        "target_train_acc": config.target_train_acc,
+        "target_val_acc": config.target_val_acc,
+        "trace_every": config.trace_every if trace else None,
+        "device": config.device,
+        "task": config.task(),
+    }
+
+
+def tuning_specs(config: CompareConfig) -> list[dict[str, Any]]:
+    """Run specs of the tuning phase (empty when the grid has one value: no tuning)."""
+    if len(config.lr_grid) == 1:
+        return []
+    return [
+        _spec(config, "tune", activation, lr, seed, trace=False)
+        for activation in config.activations
+        for lr in config.lr_grid
+        for seed in config.tuning_seed_list
+    ]
+
+
+def _censored(epochs: int | None) -> float:
+    return math.inf if epochs is None else float(epochs)
+
+
+def choose_lrs(
+    config: CompareConfig, tuning_records: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per activation, the learning rate with the fewest median epochs-to-target on tuning seeds.
+
+    Ties (and the all-miss case) go to more successes, then to the lower mean final training
+    loss. Returns ``{activation: {"lr", "median_epochs", "successes", "grid": [...]}}``.
+    """
+    if len(config.lr_grid) == 1:
+        only = config.lr_grid[0]
+        return {a: {"lr": only, "tuned": False} for a in config.activations}
+    chosen: dict[str, dict[str, Any]] = {}
+    for activation in config.activations:
+        grid = []
+        for lr in config.lr_grid:
+            runs = [
+                r
+                for r in tuning_records
+                if r["activation"] == activation and math.isclose(r["lr"], lr)
+            ]
+            if not runs:
+                raise ValueError(f"choose_lrs: no tuning runs for {activation} at lr {lr:g}.")
+            epochs = [_censored(r["epochs_to_target"]) for r in runs]
+            losses = [r.get("final_loss") for r in runs]
+            finite_losses = [x for x in losses if x is not None and math.isfinite(x)]
+            grid.append(
+                {
+                    "lr": lr,
+                    "median_epochs": float(np.median(epochs)),
+                    "successes": sum(math.isfinite(e) for e in epochs),
+                    "runs": len(runs),
+                    "mean_final_loss": float(np.mean(finite_losses)) if finite_losses else None,
+                }
+            )
+
+        def key(row: dict[str, Any]) -> tuple[float, int, float]:
+            loss = row["mean_final_loss"]
+            return (row["median_epochs"], -row["successes"], math.inf if loss is None else loss)
+
+        best = min(grid, key=key)
+        chosen[activation] = {
+            "lr": best["lr"],
+            "median_epochs": best["median_epochs"],
+            "successes": best["successes"],
+            "tuned": True,
+            "grid": grid,
+        }
+    return chosen
+
+
+def evaluation_specs(config: CompareConfig, lrs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run specs of the evaluation phase (plus runs at ReLU's lr if ``config.relu_lr_runs``)."""
+    specs = [
+        _spec(config, "eval", activation, lrs[activation]["lr"], seed, trace=True)
+        for activation in config.activations
+        for seed in config.evaluation_seeds
+    ]
+    if config.relu_lr_runs:
+        relu_lr = lrs["relu"]["lr"]
+        specs += [
+            _spec(config, "relu_lr", activation, relu_lr, seed, trace=False)
+            for activation in config.activations
+            if activation != "relu" and not math.isclose(lrs[activation]["lr"], relu_lr)
+            for seed in config.evaluation_seeds
+        ]
+    return specs
+
+
+# --------------------------------------------------------------------------------------------
+# one run
+# --------------------------------------------------------------------------------------------
+
+
+def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
+    """Train one (activation, lr, seed) and return its JSON-ready record.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`tuning_specs` / :func:`evaluation_specs`. An optional ``checkpoint_dir``
+        key names a folder for a mid-run checkpoint and partial trace (resumed if present,
+        removed when the run finishes).
+
+    Returns
+    -------
+    dict
+        ``activation, seed, lr, phase, epochs_to_target`` (int or None: all configured targets),
+        ``epochs_to_train_target, epochs_to_val_target, stopped, epochs, steps, seconds``
+        (training wall-clock, probe excluded), ``seconds_per_epoch, probe_seconds,
+        final_loss, final_train_acc, final_val_acc, history`` (per-epoch columns) and
+        ``betti_trace`` (None for untraced runs).
+    """
+    from bettiscope.probe import TraceRecorder
+    from bettiscope.training import train
+
+    started = time.perf_counter()
+    task = build_task(spec["task"])
+    model = task.build_model(spec["activation"], spec["seed"])
+    cfg = replace(
+        task.train_defaults,
+        lr=spec["lr"],
+        epochs=spec["max_epochs"],
+        seed=spec["seed"],
+        target_train_acc=spec["target_train_acc"],
+        target_val_acc=spec["target_val_acc"],
+        device=spec.get("device", "cpu"),
+        checkpoint_path=None,
+    )
+    partial_trace: Path | None = None
+    checkpoint_dir = spec.get("checkpoint_dir")
+    if checkpoint_dir is not None:
+        base = Path(checkpoint_dir) / run_id(spec)
+        cfg = replace(
+            cfg,
+            checkpoint_path=str(base.with_suffix(".pt")),
+            checkpoint_every=max(10, spec.get("trace_every") or 50),
+        )
+        partial_trace = base.with_suffix(".trace.json")
+    recorder = None
+    trace_every = spec.get("trace_every")
+    if trace_every is not None and task.probe_inputs is not None:
+
+        def save_partial(rec: TraceRecorder) -> None:
+            if partial_trace is not None:
+                atomic_write_json(partial_trace, rec.to_list())
+
+        recorder = TraceRecorder(
+            task.probe_inputs,
+            measure=task.measure,
+            every=trace_every if trace_every > 0 else None,
+            epochs=[] if trace_every == 0 else None,
+            labels=task.probe_labels,
+            on_record=save_partial,
+        )
+        if partial_trace is not None and partial_trace.exists():
+            recorder.load(read_json(partial_trace))
+        if 0 not in recorder.entries:
+            recorder.record(0, model)
+    history = train(model, task.train, cfg, val=task.val, on_epoch_end=recorder)
+    if recorder is not None and history.epochs > 0:
+        recorder.finish(history.epochs, model, history.records[-1])
+    last = history.records[-1] if history.records else None
+    record = {
+        "id": run_id(spec),
+        "phase": spec["phase"],
+        "activation": spec["activation"],
+        "seed": spec["seed"],
+        "lr": spec["lr"],
+        "epochs_to_target": history.epochs_to_target,
+        "epochs_to_train_target": history.epochs_to_train_target,
+        "epochs_to_val_target": history.epochs_to_val_target,
+        "stopped": history.stopped,
+        "epochs": history.epochs,
+        "steps": history.steps,
+        "seconds": float(sum(history.column("seconds"))),
+        "seconds_per_epoch": history.seconds_per_epoch,
+        "probe_seconds": None if recorder is None else recorder.seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "final_loss": None if last is None else last.loss,
+        "final_train_acc": None if last is None else last.train_acc,
+        "final_val_acc": None if last is None else last.val_acc,
+        "history": {
+            name: history.column(name) for name in ("loss", "train_acc", "val_acc", "seconds")
+        },
+        "betti_trace": None if recorder is None else _compact_trace(recorder.to_list()),
+        "spec": spec,
+    }
+    if cfg.checkpoint_path is not None:
+        for leftover in (Path(cfg.checkpoint_path), partial_trace):
+            if leftover is not None and leftover.exists():
+                leftover.unlink()
+    return to_jsonable(record)
+
+
+def _compact_trace(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Trace entries without repeating the layer names and parameters in each."""
+    if not entries:
+        return None
+    first = entries[0]
+    return {
+        "layers": first["layers"],
+        "classes": first["classes"],
+        "measure": first["measure"],
+        "labels": first["labels"],
+        "entries": [
+            {
+                "epoch": e["epoch"],
+                "train_acc": None if e["train"] is None else e["train"]["train_acc"],
+                "betti": e["betti"],
+                "n_points": e["n_points"],
+                "n_class": e["n_class"],
+                "notes": e["notes"],
+                "seconds": e["seconds"],
+            }
+            for e in entries
+        ],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# statistics
+# --------------------------------------------------------------------------------------------
+
+
+def _median_ratio(baseline: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """median(baseline) / median(other) along the last axis; misses (inf) allowed.
+
+    A finite baseline over a missed activation gives 0; a missed baseline over a finite
+    activation gives inf; both missed gives NaN (undefined).
+    """
+    top = np.median(baseline, axis=-1)
+    bottom = np.median(other, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            np.isinf(top) & np.isinf(bottom),
+            np.nan,
+            np.where(np.isinf(bottom), 0.0, np.where(np.isinf(top), np.inf, top / bottom)),
+        )
+
+
+def speedup_interval(
+    baseline: Sequence[float],
+    other: Sequence[float],
+    *,
+    resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Speed-up ``median(baseline) / median(other)`` with a paired percentile bootstrap interval.
+
+    Parameters
+    ----------
+    baseline, other : sequence of float
+        Epochs-to-target per seed, paired by position; ``inf`` = missed the target.
+    resamples : int, default=10000
+        Bootstrap draws (seeds resampled with replacement, the same draw for both).
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    dict
+        ``speedup`` (point estimate), ``low``, ``high`` (percentile interval over the draws
+        where the ratio is defined), ``undefined_fraction`` (draws where both medians are inf),
+        ``resamples``.
+    """
+    a = np.asarray(baseline, dtype=float)
+    b = np.asarray(other, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(
+            f"speedup_interval: need two paired 1-D samples of equal length; got {a.shape} "
+            f"and {b.shape}."
+        )
+    point = float(_median_ratio(a, b))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(a), size=(resamples, len(a)))
+    ratios = _median_ratio(a[draws], b[draws])
+    defined = ratios[~np.isnan(ratios)]
+    alpha = (1.0 - confidence) / 2.0
+    if len(defined):
+        low, high = np.quantile(defined, [alpha, 1.0 - alpha])
+    else:
+        low = high = math.nan
+    return {
+        "speedup": point,
+        "low": float(low),
+        "high": float(high),
+        "undefined_fraction": float(1.0 - len(defined) / resamples),
+        "resamples": int(resamples),
+        "confidence": confidence,
+    }
+
+
+def _wilcoxon(baseline: np.ndarray, other: np.ndarray, budget: int) -> dict[str, Any]:
+    """Paired Wilcoxon signed-rank test; a miss ranks as ``budget + 1`` epochs (the worst)."""
+    from scipy.stats import wilcoxon
+
+    a = np.where(np.isinf(baseline), budget + 1, baseline)
+    b = np.where(np.isinf(other), budget + 1, other)
+    differences = a - b
+    if len(a) < 2 or np.all(differences == 0):
+        return {"statistic": None, "p_value": 1.0 if len(a) else None, "n": len(a)}
+    result = wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
+    return {"statistic": float(result.statistic), "p_value": float(result.pvalue), "n": len(a)}
+
+
+def probability_of_improvement(baseline: Sequence[float], other: Sequence[float]) -> float:
+    """P(a run of ``other`` needs fewer epochs than a run of ``baseline``); ties count half.
+
+    Over all pairs of runs (Agarwal et al. 2021); misses are inf (ties with each other).
+    """
+    a = np.asarray(baseline, dtype=float)[None, :]
+    b = np.asarray(other, dtype=float)[:, None]
+    return float(np.mean((b < a) + 0.5 * (b == a)))
+
+
+def _median_or_none(values: Sequence[float]) -> float | None:
+    median = float(np.median(values)) if len(values) else math.nan
+    return None if not math.isfinite(median) else median
+
+
+def _betti_score(record: dict[str, Any]) -> float | None:
+    """Mean over classes and hidden layers of (sum of Betti numbers) at the run's last trace,
+    divided by the same at the input: lower = topology simplified faster (mechanism check)."""
+    trace = record.get("betti_trace")
+    if not trace or not trace["entries"]:
+        return None
+    entry = trace["entries"][-1]
+    ratios = []
+    for numbers in entry["betti"].values():
+        if numbers[0] is None:
+            continue
+        inner = [sum(b) for b in numbers[1:-1] if b is not None]
+        if inner and sum(numbers[0]) > 0:
+            ratios.append(float(np.mean(inner)) / sum(numbers[0]))
+    return float(np.mean(ratios)) if ratios else None
+
+
+def mean_betti_by_layer(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean and standard deviation of each class's Betti numbers per layer at the final trace.
+
+    Returns ``{"layers", "classes", "mean": {class: [[b0, b1..] per layer]}, "std": ..., "n"}``
+    or None when no run was traced. Unmeasured cells are skipped (``n`` counts the rest).
+    """
+    traced = [r["betti_trace"] for r in records if r.get("betti_trace")]
+    if not traced:
+        return None
+    layers = traced[0]["layers"]
+    classes = [str(c) for c in traced[0]["classes"]]
+    mean: dict[str, list[list[float | None]]] = {}
+    std: dict[str, list[list[float | None]]] = {}
+    count: dict[str, list[int]] = {}
+    for c in classes:
+        stacks = [t["entries"][-1]["betti"][c] for t in traced]
+        mean[c], std[c], count[c] = [], [], []
+        for i in range(len(layers)):
+            cells = [s[i] for s in stacks if s[i] is not None]
+            count[c].append(len(cells))
+            if cells:
+                array = np.asarray(cells, dtype=float)
+                mean[c].append(array.mean(axis=0).tolist())
+                std[c].append(array.std(axis=0).tolist())
+            else:
+                mean[c].append(None)
+                std[c].append(None)
+    return {"layers": layers, "classes": classes, "mean": mean, "std": std, "n": count}
+
+
+def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dict) -> dict:
+    """Per-activation statistics and speed-ups vs ReLU from the evaluation runs."""
+    evaluation = [r for r in records if r["phase"] == "eval"]
+    seeds = config.evaluation_seeds
+    per: dict[str, Any] = {}
+
+    def epochs_of(activation: str, key: str) -> np.ndarray:
+        by_seed = {r["seed"]: r for r in evaluation if r["activation"] == activation}
+        missing = [s for s in seeds if s not in by_seed]
+        if missing:
+            raise ValueError(f"summarise: {activation} has no evaluation run for seeds {missing}.")
+        return np.array([_censored(by_seed[s][key]) for s in seeds])
+
+    targets = ["epochs_to_train_target"]
+    if config.target_val_acc is not None:
+        targets += ["epochs_to_val_target", "epochs_to_target"]
+    relu = {key: epochs_of("relu", key) for key in targets}
+    for activation in config.activations:
+        runs = [r for r in evaluation if r["activation"] == activation]
+        row: dict[str, Any] = {
+            "lr": lrs[activation]["lr"],
+            "runs": len(runs),
+            "seconds_per_epoch": _median_or_none(
+                [r["seconds_per_epoch"] for r in runs if r["seconds_per_epoch"] is not None]
+            ),
+            "diverged": sum(r["stopped"] == "diverged" for r in runs),
+            "betti_score_median": _median_or_none(
+                [s for s in (_betti_score(r) for r in runs) if s is not None]
+            ),
+        }
+        for key in targets:
+            epochs = epochs_of(activation, key)
+            label = key.replace("epochs_to_", "")
+            finite = epochs[np.isfinite(epochs)]
+            row[label] = {
+                "epochs": [None if math.isinf(e) else int(e) for e in epochs],
+                "success_rate": float(np.isfinite(epochs).mean()),
+                "median_epochs": _median_or_none(epochs),
+                "mean_epochs_converged": float(finite.mean()) if len(finite) else None,
+                "median_seconds_to_target": (
+                    None
+                    if row["seconds_per_epoch"] is None or _median_or_none(epochs) is None
+                    else row["seconds_per_epoch"] * float(np.median(epochs))
+                ),
+            }
+            if activation != "relu":
+                row[label]["speedup_vs_relu"] = speedup_interval(
+                    relu[key], epochs, resamples=config.bootstrap
+                )
+                row[label]["wilcoxon_vs_relu"] = _wilcoxon(relu[key], epochs, config.max_epochs)
+                row[label]["prob_improvement_vs_relu"] = probability_of_improvement(
+                    relu[key], epochs
+                )
+        per[activation] = row
+    mechanism = _mechanism(evaluation)
+    betti = {a: mean_betti_by_layer([r for r in evaluation if r["activation"] == a]) for a in per}
+    at_relu_lr = {}
+    for activation in config.activations:
+        runs = [r for r in records if r["phase"] == "relu_lr" and r["activation"] == activation]
+        if runs:
+            epochs = np.array([_censored(r["epochs_to_train_target"]) for r in runs])
+            at_relu_lr[activation] = {
+                "lr": runs[0]["lr"],
+                "success_rate": float(np.isfinite(epochs).mean()),
+                "median_epochs": _median_or_none(epochs),
+            }
+    return {
+        "targets": targets,
+        "activations": per,
+        "lrs": lrs,
+        "mechanism": mechanism,
+        "betti_by_layer": betti,
+        "at_relu_lr": at_relu_lr,
+    }
+
+
+def _mechanism(evaluation: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Do faster Betti decay and fewer epochs co-occur? Spearman over all evaluation runs."""
+    from scipy.stats import spearmanr
+
+    pairs = [
+        (score, _censored(r["epochs_to_train_target"]))
+        for r in evaluation
+        if (score := _betti_score(r)) is not None
+    ]
+    if len(pairs) < 3:
+        return {"n": len(pairs), "spearman_rho": None, "p_value": None}
+    scores, epochs = zip(*pairs, strict=True)
+    budget = max([e for e in epochs if math.isfinite(e)], default=0) + 1
+    epochs = [e if math.isfinite(e) else budget for e in epochs]
+    if len(set(scores)) < 2 or len(set(epochs)) < 2:
+        return {"n": len(pairs), "spearman_rho": None, "p_value": None}
+    rho, p = spearmanr(scores, epochs)
+    return {
+        "n": len(pairs),
+        "spearman_rho": float(rho),
+        "p_value": float(p),
+        "score": "mean over classes and hidden layers of sum(Betti) at the last trace, "
+        "relative to the input; misses ranked last",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# figures and report
+# --------------------------------------------------------------------------------------------
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_fraction_converged(
+    records: Sequence[dict[str, Any]], max_epochs: int, path: str | Path, *, title: str = ""
+) -> Path:
+    """Fraction of evaluation runs that reached the training target by each epoch."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    activations = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "eval"))
+    grid = np.arange(0, max_epochs + 1)
+    for activation in activations:
+        epochs = np.array(
+            [
+                _censored(r["epochs_to_train_target"])
+                for r in records
+                if r["phase"] == "eval" and r["activation"] == activation
+            ]
+        )
+        fraction = (epochs[None, :] <= grid[:, None]).mean(axis=1)
+        ax.step(grid, fraction, where="post", label=f"{activation} (n={len(epochs)})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("fraction of runs at 100% training accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Runs converged by epoch", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_betti_by_layer(
+    betti_by_layer: dict[str, Any], path: str | Path, *, title: str = ""
+) -> Path | None:
+    """Mean Betti numbers per layer at the final trace, one line per activation (+-1/2 std)."""
+    available = {a: v for a, v in betti_by_layer.items() if v}
+    if not available:
+        return None
+    plt = _pyplot()
+    first = next(iter(available.values()))
+    classes = first["classes"]
+    dims = max(len(cell) for c in classes for cell in first["mean"][c] if cell is not None)
+    fig, axes = plt.subplots(
+        len(classes), dims, figsize=(4.2 * dims, 3.0 * len(classes)), squeeze=False
+    )
+    for activation, data in available.items():
+        x = np.arange(len(data["layers"]))
+        for row, c in enumerate(classes):
+            for dim in range(dims):
+                mean = np.array([np.nan if m is None else m[dim] for m in data["mean"][c]])
+                std = np.array([np.nan if s is None else s[dim] for s in data["std"][c]])
+                ax = axes[row][dim]
+                ax.plot(x, mean, marker="o", ms=3, label=activation)
+                ax.fill_between(x, mean - std / 2, mean + std / 2, alpha=0.15)
+    for row, c in enumerate(classes):
+        for dim in range(dims):
+            ax = axes[row][dim]
+            ax.set_title(f"class {c}: beta_{dim}", fontsize=9)
+            ax.set_xticks(range(len(first["layers"])), first["layers"], fontsize=6, rotation=90)
+            ax.set_ylabel("mean over seeds", fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf"
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def render_summary_md(results: dict[str, Any]) -> str:
+    """A Markdown summary of ``results.json``."""
+    config = results["config"]
+    summary = results["summary"]
+    lines = [
+        f"# Activation comparison on {config['dataset']}",
+        "",
+        f"Created {results['created']}. {config['seeds']} paired evaluation seeds, "
+        f"{config['tuning_seeds']} tuning seeds, budget {config['max_epochs']} epochs, "
+        f"learning-rate grid {config['lr_grid']}. Target: training accuracy >= "
+        f"{config['target_train_acc']}"
+        + (
+            f"; held-out accuracy >= {config['target_val_acc']}."
+            if config["target_val_acc"] is not None
+            else "."
+        ),
+        "A run that misses the target counts as infinitely many epochs. Speed-up = median "
+        "epochs (ReLU) / median epochs (activation), 95% paired bootstrap interval "
+        f"({config['bootstrap']:,} resamples); p = paired Wilcoxon signed-rank; "
+        "P(better) = probability that a run needs fewer epochs than a ReLU run.",
+        "",
+    ]
+    for target in summary["targets"]:
+        label = target.replace("epochs_to_", "")
+        lines += [
+            f"## Epochs to the {label.replace('_', ' ')}",
+            "",
+            "| activation | lr | success | median epochs | s/epoch | speed-up vs ReLU [95% CI] "
+            "| p (Wilcoxon) | P(better) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for activation, row in summary["activations"].items():
+            cell = row[label]
+            speed = cell.get("speedup_vs_relu")
+            speed_text = (
+                "baseline"
+                if speed is None
+                else f"{_fmt(speed['speedup'])} [{_fmt(speed['low'])}, {_fmt(speed['high'])}]"
+            )
+            wilcoxon = cell.get("wilcoxon_vs_relu")
+            lines.append(
+                f"| {activation} | {_fmt(row['lr'])} | {cell['success_rate']:.0%} | "
+                f"{_fmt(cell['median_epochs'])} | {_fmt(row['seconds_per_epoch'])} | "
+                f"{speed_text} | {_fmt(wilcoxon['p_value']) if wilcoxon else '-'} | "
+                f"{_fmt(cell.get('prob_improvement_vs_relu'))} |"
+            )
+        lines.append("")
+    lines += ["## Per-seed epochs to 100% training accuracy (- = missed)", ""]
+    seeds = list(range(config["seeds"]))
+    lines.append("| activation | " + " | ".join(f"s{s}" for s in seeds) + " |")
+    lines.append("|---|" + "---|" * len(seeds))
+    for activation, row in summary["activations"].items():
+        values = row["train_target"]["epochs"]
+        lines.append(f"| {activation} | " + " | ".join(_fmt(v) for v in values) + " |")
+    lines.append("")
+    mech = summary["mechanism"]
+    lines += [
+        "## Mechanism: Betti decay vs epochs",
+        "",
+        f"Spearman rho between the per-run Betti score (lower = simpler topology in the hidden "
+        f"layers at the last trace) and epochs-to-target: {_fmt(mech.get('spearman_rho'))} "
+        f"(p = {_fmt(mech.get('p_value'))}, n = {mech['n']}). Median score per activation: "
+        + ", ".join(
+            f"{a} {_fmt(r['betti_score_median'])}" for a, r in summary["activations"].items()
+        )
+        + ".",
+        "",
+    ]
+    if summary.get("at_relu_lr"):
+        lines += ["## At ReLU's tuned learning rate", ""]
+        lines += ["| activation | lr | success | median epochs |", "|---|---|---|---|"]
+        for activation, row in summary["at_relu_lr"].items():
+            lines.append(
+                f"| {activation} | {_fmt(row['lr'])} | {row['success_rate']:.0%} | "
+                f"{_fmt(row['median_epochs'])} |"
+            )
+        lines.append("")
+    tuned = [a for a, v in summary["lrs"].items() if v.get("tuned")]
+    if tuned:
+        lines += ["## Learning-rate tuning (median epochs on tuning seeds; inf = missed)", ""]
+        grid = config["lr_grid"]
+        lines.append("| activation | " + " | ".join(_fmt(lr) for lr in grid) + " | chosen |")
+        lines.append("|---|" + "---|" * (len(grid) + 1))
+        for activation in tuned:
+            info = summary["lrs"][activation]
+            cells = [_fmt(g["median_epochs"]) for g in info["grid"]]
+            lines.append(f"| {activation} | " + " | ".join(cells) + f" | {_fmt(info['lr'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# the whole comparison
+# --------------------------------------------------------------------------------------------
+
+
+def _run_phase(
+    specs: list[dict[str, Any]],
+    out: Path,
+    executor: Any,
+    progress: Progress | None,
+    stage: str,
+) -> list[dict[str, Any]]:
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    paths = [runs_dir / f"{run_id(s)}.json" for s in specs]
+    if executor is None:
+        report = progress or (lambda stage, done, total: None)
+        results = []
+        for done, (spec, path) in enumerate(zip(specs, paths, strict=True)):
+            report(stage, done, len(specs))
+            if path.exists():
+                results.append(read_json(path))
+                continue
+            record = execute_run({**spec, "checkpoint_dir": str(out / "checkpoints")})
+            atomic_write_json(path, record)
+            results.append(record)
+        report(stage, len(specs), len(specs))
+        return results
+    from bettiscope.executor import map_resumable
+
+    return map_resumable(executor, execute_run, specs, paths, progress=progress, stage=stage)
+
+
+def run_compare(
+    config: CompareConfig,
+    out_dir: str | Path,
+    *,
+    executor: Any = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Tune, evaluate, summarise and plot; write ``results.json``, figures and ``summary.md``.
+
+    Parameters
+    ----------
+    config : CompareConfig
+    out_dir : path
+        Run folder. Finished runs are kept as ``runs/<id>.json``; re-running on the same folder
+        skips them (and resumes an interrupted run from ``checkpoints/``).
+    executor : bettiscope.executor.Executor, optional
+        Runs the jobs of each phase (e.g. in parallel processes or on Ray). None runs them here,
+        one by one, with mid-run checkpoints.
+    progress : callable, optional
+        ``progress(stage, done, total)`` with stage "tune" or "evaluate".
+
+    Returns
+    -------
+    dict
+        The content of ``results.json``: ``config``, ``runs`` (evaluation and ReLU-lr runs;
+        tuning runs are summarised under ``summary.lrs``), ``summary``, ``environment``.
+    """
+    config.validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config_path = out / "config.json"
+    if config_path.exists():
+        previous = read_json(config_path)
+        mine = to_jsonable(asdict(config))
+        if {k: v for k, v in previous.items() if k != "device"} != {
+            k: v for k, v in mine.items() if k != "device"
+        }:
+            raise ValueError(
+                f"{out}: this folder holds a comparison with a different configuration; use "
+                "another --out folder or delete it."
+            )
+    atomic_write_json(config_path, asdict(config))
+    build_task(config.task())  # fail early on a bad data set, before any run starts
+    tuning = _run_phase(tuning_specs(config), out, executor, progress, "tune")
+    lrs = choose_lrs(config, tuning)
+    evaluation = _run_phase(evaluation_specs(config, lrs), out, executor, progress, "evaluate")
+    summary = summarise(config, evaluation, lrs)
+    task = build_task(config.task())
+    results = {
+        "config": {**asdict(config), "task": config.task(), "task_info": task.info},
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "runs": evaluation,
+        "summary": summary,
+        "environment": environment_info(),
+    }
+    atomic_write_json(out / "results.json", results)
+    title = f"{task.name}: {config.seeds} seeds, budget {config.max_epochs} epochs"
+    plot_fraction_converged(
+        evaluation, config.max_epochs, out / "fraction_converged.png", title=title
+    )
+    plot_betti_by_layer(summary["betti_by_layer"], out / "betti_by_layer.png", title=title)
+    atomic_write_text(out / "summary.md", render_summary_md(to_jsonable(results)))
+    return to_jsonable(results)

@@ -1,0 +1,182 @@
+"""Comparison protocol: specs, lr choice, statistics with known answers, resume, results files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bettiscope.experiments import (
+    CompareConfig,
+    StudyTask,
+    choose_lrs,
+    evaluation_specs,
+    execute_run,
+    probability_of_improvement,
+    register_task,
+    run_compare,
+    speedup_interval,
+    tuning_specs,
+)
+from bettiscope.models import build_mlp
+from bettiscope.training import TrainConfig
+
+MEASURE = {"metric": "knn-hop", "k": 6, "scale": 2.5, "stride": 1, "max_dim": 1}
+
+
+def _toy_model(activation, seed):
+    return build_mlp(2, 2, width=6, depth=3, activation=activation, seed=seed)
+
+
+def toy_task(dataset: str, *, data_seed: int = 0, n: int = 120) -> StudyTask:
+    """Two noisy blobs: every activation separates them within a few epochs."""
+    g = torch.Generator().manual_seed(data_seed)
+    y = torch.arange(n) % 2
+    X = torch.randn(n, 2, generator=g) * 0.4 + (y[:, None] * 2.0 - 1.0)
+    return StudyTask(
+        name=dataset,
+        build_model=_toy_model,
+        train=(X[: n * 3 // 4], y[: n * 3 // 4]),
+        val=(X[n * 3 // 4 :], y[n * 3 // 4 :]),
+        probe_inputs=X[: n * 3 // 4],
+        probe_labels=y[: n * 3 // 4],
+        measure=MEASURE,
+        train_defaults=TrainConfig(lr=0.01),
+        info={"dataset": dataset},
+    )
+
+
+register_task("toy", toy_task, datasets=["toy-blobs"])
+
+
+def _config(**changes) -> CompareConfig:
+    base = {
+        "dataset": "toy-blobs",
+        "activations": ["tanh"],
+        "seeds": 3,
+        "tuning_seeds": 2,
+        "max_epochs": 40,
+        "lr_grid": [0.003, 0.03],
+        "trace_every": 10,
+        "bootstrap": 500,
+    }
+    return CompareConfig(**{**base, **changes}).validate()
+
+
+def test_config_adds_relu_and_validates() -> None:
+    config = _config(activations=["Tanh", "proposed"])
+    assert config.activations == ["tanh", "proposed", "relu"]
+    assert config.task()["kind"] == "toy"
+    with pytest.raises(ValueError, match="unknown activation 'swish2'"):
+        _config(activations=["swish2"])
+    with pytest.raises(ValueError, match="seeds must be >= 1"):
+        _config(seeds=0)
+
+
+def test_specs_are_paired_and_disjoint() -> None:
+    config = _config()
+    tune = tuning_specs(config)
+    assert len(tune) == 2 * 2 * 2  # activations x lrs x tuning seeds
+    assert {s["seed"] for s in tune} == {1000, 1001}
+    lrs = {"tanh": {"lr": 0.03}, "relu": {"lr": 0.003}}
+    evaluation = evaluation_specs(config, lrs)
+    assert {(s["activation"], s["seed"]) for s in evaluation} == {
+        (a, s) for a in ("tanh", "relu") for s in (0, 1, 2)
+    }
+    assert all(s["trace_every"] == 10 for s in evaluation)
+    assert tuning_specs(_config(lr_grid=[0.01])) == []
+    extra = evaluation_specs(_config(relu_lr_runs=True), lrs)
+    assert sum(s["phase"] == "relu_lr" and s["lr"] == 0.003 for s in extra) == 3
+
+
+def test_choose_lrs_by_median_with_misses() -> None:
+    config = _config(activations=["tanh"])
+
+    def rec(activation, lr, epochs, loss=0.1):
+        return {"activation": activation, "lr": lr, "epochs_to_target": epochs, "final_loss": loss}
+
+    records = [
+        rec("tanh", 0.003, 30),
+        rec("tanh", 0.003, None),  # median of (30, inf) = inf
+        rec("tanh", 0.03, 12),
+        rec("tanh", 0.03, 20),
+        rec("relu", 0.003, None, 0.5),
+        rec("relu", 0.003, None, 0.5),
+        rec("relu", 0.03, None, 0.2),  # all miss: lowest loss wins
+        rec("relu", 0.03, None, 0.2),
+    ]
+    chosen = choose_lrs(config, records)
+    assert chosen["tanh"]["lr"] == 0.03 and chosen["tanh"]["median_epochs"] == 16
+    assert chosen["relu"]["lr"] == 0.03 and chosen["relu"]["successes"] == 0
+
+
+def test_speedup_known_answers() -> None:
+    relu = [100, 120, 80, 100, 110]
+    fast = [50, 60, 40, 50, 55]
+    result = speedup_interval(relu, fast, resamples=2000)
+    assert result["speedup"] == pytest.approx(2.0)
+    assert 1.5 < result["low"] <= 2.0 <= result["high"] < 2.6
+    same = speedup_interval(relu, relu, resamples=2000)
+    assert same["speedup"] == 1.0 and same["low"] == same["high"] == 1.0
+    # misses count as infinity: an activation that always misses has speed-up 0
+    missed = speedup_interval(relu, [math.inf] * 5, resamples=500)
+    assert missed["speedup"] == 0.0
+    both = speedup_interval([math.inf] * 3, [math.inf] * 3, resamples=200)
+    assert math.isnan(both["speedup"]) and both["undefined_fraction"] == 1.0
+    with pytest.raises(ValueError, match="paired 1-D samples"):
+        speedup_interval([1, 2], [1])
+
+
+def test_probability_of_improvement() -> None:
+    assert probability_of_improvement([10, 10], [5, 5]) == 1.0
+    assert probability_of_improvement([5, 5], [10, 10]) == 0.0
+    assert probability_of_improvement([5, math.inf], [5, math.inf]) == 0.5
+
+
+def test_execute_run_record() -> None:
+    config = _config()
+    spec = evaluation_specs(config, {"tanh": {"lr": 0.03}, "relu": {"lr": 0.03}})[0]
+    record = execute_run(spec)
+    for key in ("activation", "seed", "lr", "epochs_to_target", "seconds", "betti_trace"):
+        assert key in record
+    assert record["epochs_to_target"] is not None and record["stopped"] == "target"
+    epochs = [e["epoch"] for e in record["betti_trace"]["entries"]]
+    assert epochs[0] == 0 and epochs[-1] == record["epochs"]
+    assert record["betti_trace"]["layers"] == ["input", "act1", "act2", "logits"]
+    json.dumps(record)  # JSON-ready
+
+
+def test_run_compare_end_to_end_and_resume(tmp_path) -> None:
+    config = _config(target_val_acc=0.9)
+    results = run_compare(config, tmp_path)
+    for name in ("results.json", "summary.md", "fraction_converged.png", "betti_by_layer.png"):
+        assert (tmp_path / name).exists(), name
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["config"]["dataset"] == "toy-blobs" and "environment" in saved
+    assert len(saved["runs"]) == 6 and len(list((tmp_path / "runs").glob("*.json"))) == 14
+    tanh = saved["summary"]["activations"]["tanh"]
+    assert set(tanh) >= {"train_target", "val_target", "target", "lr", "seconds_per_epoch"}
+    assert tanh["train_target"]["speedup_vs_relu"]["resamples"] == 500
+    assert "Activation comparison on toy-blobs" in (tmp_path / "summary.md").read_text()
+    # resume: nothing is re-run (the run files are untouched)
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*.json")}
+    again = run_compare(_config(target_val_acc=0.9), tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert again["summary"] == results["summary"]
+    with pytest.raises(ValueError, match="different configuration"):
+        run_compare(_config(seeds=4), tmp_path)
+
+
+def test_summary_statistics_are_consistent(tmp_path) -> None:
+    results = run_compare(_config(lr_grid=[0.03], trace_every=0), tmp_path)
+    summary = results["summary"]["activations"]
+    relu = summary["relu"]["train_target"]
+    tanh = summary["tanh"]["train_target"]
+    medians = np.median([math.inf if e is None else e for e in relu["epochs"]]) / np.median(
+        [math.inf if e is None else e for e in tanh["epochs"]]
+    )
+    assert tanh["speedup_vs_relu"]["speedup"] == pytest.approx(medians)
+    assert results["summary"]["lrs"]["tanh"] == {"lr": 0.03, "tuned": False}

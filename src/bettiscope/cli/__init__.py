@@ -10,6 +10,7 @@ from bettiscope import __version__
 from bettiscope.cli import betti as betti_cmd
 from bettiscope.cli import demo as demo_cmd
 from bettiscope.cli import report as report_cmd
+from bettiscope.cli import train as train_cmd
 from bettiscope.cli._common import state
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ def root(
 app.command("betti")(betti_cmd.betti)
 app.command("demo")(demo_cmd.demo)
 app.command("report")(report_cmd.report)
+app.command("train")(train_cmd.train_command)
 
 
 def main() -> None:

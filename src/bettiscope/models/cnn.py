@@ -265,7 +265,7 @@ class ResidualBlock(nn.Module):
 
 
 class CNN(nn.Module):
-    """Base class: ``config``, ``conv_layers()``, ``feature_layers()``; subclasses add the body."""
+    """Base class: ``config``, ``conv_layers()``, ``representation_layers()``, a body per kind."""
 
     config: CNNConfig
 
@@ -311,6 +311,13 @@ class CNN(nn.Module):
         which per-layer Betti numbers of feature maps are measured.
         """
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def representation_layers(self) -> list[str]:
+        """Names of :meth:`feature_layers` (what :func:`bettiscope.probe.capture` records).
+
+        The output of every block, then ``head`` (the logits); the probe adds the input.
+        """
+        return [name for name, _ in self.feature_layers()]
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         """A zero batch of the configured input shape, on the model's device (for tracing)."""

@@ -142,9 +142,25 @@ def register_task(
         DATASET_TASKS[name] = kind
 
 
+#: Modules that register further task kinds when imported (missing ones are skipped).
+TASK_MODULES: tuple[str, ...] = ("bettiscope.image_study",)
+
+
+def _import_task_modules() -> None:
+    import importlib
+
+    for name in TASK_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:  # the module exists but one of its imports is missing
+                raise
+
+
 def task_kind_for(dataset: str) -> str:
     """The task kind for a data set name: a registered one, else "mlp" (point clouds)."""
-    return DATASET_TASKS.get(dataset, "mlp")
+    _import_task_modules()
+    return DATASET_TASKS.get(dataset, DATASET_TASKS.get(dataset.lower(), "mlp"))
 
 
 class _MLPBuilder:
@@ -294,6 +310,8 @@ register_task("mlp", _mlp_builder)
 def _cached_task(key: str) -> StudyTask:
     spec = json.loads(key)
     kind = spec["kind"]
+    if kind not in TASK_BUILDERS:
+        _import_task_modules()
     if kind not in TASK_BUILDERS:
         raise ValueError(
             f"unknown task kind {kind!r}; known: {sorted(TASK_BUILDERS)}. Import the module that "

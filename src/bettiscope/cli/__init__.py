@@ -8,8 +8,10 @@ import typer
 
 from bettiscope import __version__
 from bettiscope.cli import betti as betti_cmd
+from bettiscope.cli import compare as compare_cmd
 from bettiscope.cli import demo as demo_cmd
 from bettiscope.cli import report as report_cmd
+from bettiscope.cli import trace as trace_cmd
 from bettiscope.cli import train as train_cmd
 from bettiscope.cli._common import state
 
@@ -42,6 +44,8 @@ def root(
 app.command("betti")(betti_cmd.betti)
 app.command("demo")(demo_cmd.demo)
 app.command("report")(report_cmd.report)
+app.command("trace")(trace_cmd.trace)
+app.command("compare")(compare_cmd.compare)
 app.command("train")(train_cmd.train_command)
 
 

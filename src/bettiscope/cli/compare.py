@@ -1,0 +1,161 @@
+"""`bettiscope compare`: the activation comparison (epochs to target, speed-ups, Betti traces)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bettiscope.cli._common import fail, make_progress, out_console, user_errors
+from bettiscope.cli.trace import measure_overrides, parse_data_params, progress_callback
+
+
+def _split(text: str, what: str) -> list[str]:
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if not items:
+        fail(f"{what}: give a comma-separated list; got {text!r}.")
+    return items
+
+
+def _floats(text: str) -> list[float]:
+    values = []
+    for part in _split(text, "--lr-grid"):
+        try:
+            values.append(float(part))
+        except ValueError:
+            fail(f"--lr-grid: {part!r} is not a number (e.g. 1e-3,3e-3,1e-2).")
+    return values
+
+
+def compare(
+    dataset: Annotated[
+        str, typer.Option(help="Data set name (D-I, D-II, ...; digits for CNNs) or a file.")
+    ],
+    out: Annotated[Path, typer.Option(help="Run folder (results.json, runs/, figures).")],
+    activations: Annotated[
+        str, typer.Option(help="Comma-separated activation names; relu is always included.")
+    ] = "proposed,relu,leaky_relu,tanh",
+    seeds: Annotated[
+        int, typer.Option(min=1, help="Paired evaluation seeds (>= 10 for claims).")
+    ] = 10,
+    tuning_seeds: Annotated[int, typer.Option(min=1, help="Seeds for learning-rate tuning.")] = 3,
+    max_epochs: Annotated[int, typer.Option(min=1, help="Epoch budget for every run.")] = 500,
+    target_train_acc: Annotated[float, typer.Option(help="Training-accuracy target.")] = 1.0,
+    target_val_acc: Annotated[
+        float | None, typer.Option(help="Held-out accuracy target (optional).")
+    ] = None,
+    lr_grid: Annotated[
+        str, typer.Option(help="Comma-separated learning rates; one value skips tuning.")
+    ] = "1e-4,3e-4,1e-3,3e-3,1e-2,3e-2,1e-1,3e-1",
+    trace_every: Annotated[
+        int, typer.Option(min=0, help="Betti trace every N epochs (0: first and last only).")
+    ] = 25,
+    relu_lr_runs: Annotated[
+        bool, typer.Option("--relu-lr-runs", help="Also run every activation at ReLU's lr.")
+    ] = False,
+    width: Annotated[int, typer.Option(min=1, help="MLP hidden units per layer.")] = 15,
+    depth: Annotated[int, typer.Option(min=1, help="MLP dense layers incl. output.")] = 10,
+    val_fraction: Annotated[float, typer.Option(help="Share of each class held out.")] = 0.2,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Default: full batch.")] = None,
+    data_seed: Annotated[int, typer.Option(help="Seed of the data set and split.")] = 0,
+    data_param: Annotated[
+        list[str] | None, typer.Option(help="Data set parameter KEY=VALUE (repeatable).")
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="knn-hop neighbours.")] = None,
+    scale: Annotated[float | None, typer.Option(help="Scale (hops for knn-hop).")] = None,
+    stride: Annotated[int | None, typer.Option(help="Keep every N-th point per class.")] = None,
+    max_dim: Annotated[int | None, typer.Option(help="Highest Betti number traced.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Parallel runs (1: in this process, with checkpoints).")
+    ] = 1,
+    backend: Annotated[str, typer.Option(help="local or ray (with --workers > 1).")] = "local",
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+    bootstrap: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 10_000,
+) -> None:
+    """Compare activations by epochs to target, with tuned learning rates and paired seeds."""
+    import torch
+
+    from bettiscope.experiments import CompareConfig, run_compare, task_kind_for
+
+    with user_errors():
+        kind = task_kind_for(dataset)
+        options: dict[str, Any] = {}
+        if kind == "mlp":
+            options = {
+                "width": width,
+                "depth": depth,
+                "val_fraction": val_fraction,
+                "batch_size": batch_size,
+                "dataset_params": parse_data_params(data_param),
+                "measure": measure_overrides(k, scale, stride, max_dim),
+            }
+        elif data_param:
+            fail(f"--data-param applies to point-cloud data sets, not {dataset!r}.")
+        config = CompareConfig(
+            dataset=dataset,
+            activations=_split(activations, "--activations"),
+            seeds=seeds,
+            tuning_seeds=tuning_seeds,
+            max_epochs=max_epochs,
+            lr_grid=_floats(lr_grid),
+            target_train_acc=target_train_acc,
+            target_val_acc=target_val_acc,
+            trace_every=trace_every,
+            relu_lr_runs=relu_lr_runs,
+            task_kind=kind,
+            task_options=options,
+            data_seed=data_seed,
+            device=device,
+            bootstrap=bootstrap,
+        ).validate()
+        executor = None
+        if workers > 1 or backend != "local":
+            from bettiscope.executor import get_executor
+
+            executor = get_executor(
+                backend, **({"max_workers": workers} if backend == "local" else {})
+            )
+        else:
+            torch.set_num_threads(1)  # one run at a time on a shared machine
+        with make_progress() as progress:
+            results = run_compare(
+                config, out, executor=executor, progress=progress_callback(progress)
+            )
+    _render(results, out)
+
+
+def _render(results: dict[str, Any], out: Path) -> None:
+    summary = results["summary"]
+    table = Table(
+        title=f"Epochs to 100% training accuracy on {results['config']['dataset']}",
+        caption="speed-up = median epochs (ReLU) / median epochs; 95% bootstrap interval",
+    )
+    for column in ("activation", "lr", "success", "median epochs", "speed-up [95% CI]", "p"):
+        table.add_column(column, justify="left" if column == "activation" else "right")
+    for activation, row in summary["activations"].items():
+        cell = row["train_target"]
+        speed = cell.get("speedup_vs_relu")
+        speed_text = "baseline"
+        if speed is not None:
+            speed_text = f"{_g(speed['speedup'])} [{_g(speed['low'])}, {_g(speed['high'])}]"
+        p = cell.get("wilcoxon_vs_relu", {}).get("p_value")
+        table.add_row(
+            activation,
+            _g(row["lr"]),
+            f"{cell['success_rate']:.0%}",
+            _g(cell["median_epochs"]),
+            speed_text,
+            _g(p),
+        )
+    out_console.print(table)
+    out_console.print(f"Results: {out / 'results.json'}; summary: {out / 'summary.md'}")
+
+
+def _g(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return f"{value:.3g}"

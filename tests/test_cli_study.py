@@ -1,0 +1,133 @@
+"""`bettiscope trace` and `bettiscope compare` end to end on a tiny labelled file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bettiscope.cli import app
+from bettiscope.storage import save_point_cloud
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.arange(160) % 2
+    X = rng.normal(scale=0.4, size=(160, 2)) + (2.0 * y[:, None] - 1.0)
+    meta = {"measure": {"metric": "knn-hop", "k": 6, "scale": 2.5, "stride": 1, "max_dim": 1}}
+    return save_point_cloud(tmp_path / "blobs.npz", X, y, meta)
+
+
+def _invoke(args):
+    return runner.invoke(app, ["--quiet", *args])
+
+
+def test_trace_writes_trace_and_heatmap_and_resumes(blobs, tmp_path) -> None:
+    out = tmp_path / "trace"
+    args = [
+        "trace",
+        "--dataset",
+        str(blobs),
+        "--activation",
+        "tanh",
+        "--width",
+        "6",
+        "--depth",
+        "3",
+        "--epochs",
+        "6",
+        "--every",
+        "3",
+        "--lr",
+        "1e-4",
+        "--out",
+        str(out),
+    ]
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    assert "Betti numbers per layer" in result.stdout
+    trace = json.loads((out / "trace.json").read_text())
+    assert [e["epoch"] for e in trace["trace"]] == [0, 3, 6]
+    assert trace["config"]["activation"] == "tanh" and trace["status"] == "done"
+    assert (out / "heatmap.png").stat().st_size > 1000
+    longer = _invoke([*args[:-2], "--epochs", "9", "--out", str(out)])
+    assert longer.exit_code == 0, longer.output
+    trace = json.loads((out / "trace.json").read_text())
+    assert [e["epoch"] for e in trace["trace"]] == [0, 3, 6, 9]
+    assert trace["history"]["resumed_from"] == 6
+
+
+def test_trace_errors(blobs, tmp_path) -> None:
+    result = _invoke(
+        ["trace", "--dataset", str(blobs), "--activation", "swishy", "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 2 and "Unknown activation 'swishy'" in result.stderr
+    result = _invoke(
+        ["trace", "--dataset", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 2 and "missing.npz" in result.stderr
+    result = _invoke(
+        ["trace", "--dataset", str(blobs), "--data-param", "oops", "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 2 and "KEY=VALUE" in result.stderr
+
+
+def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
+    out = tmp_path / "cmp"
+    args = [
+        "compare",
+        "--dataset",
+        str(blobs),
+        "--activations",
+        "tanh,proposed",
+        "--seeds",
+        "2",
+        "--tuning-seeds",
+        "1",
+        "--max-epochs",
+        "25",
+        "--lr-grid",
+        "0.01,0.05",
+        "--trace-every",
+        "0",
+        "--width",
+        "6",
+        "--depth",
+        "3",
+        "--bootstrap",
+        "200",
+        "--out",
+        str(out),
+    ]
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    assert "speed-up" in result.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) >= {"config", "runs", "summary", "environment"}
+    assert {r["activation"] for r in results["runs"]} == {"tanh", "proposed", "relu"}
+    run = results["runs"][0]
+    assert set(run) >= {"activation", "seed", "lr", "epochs_to_target", "seconds", "betti_trace"}
+    assert results["config"]["lr_grid"] == [0.01, 0.05]
+    for name in ("summary.md", "fraction_converged.png", "betti_by_layer.png"):
+        assert (out / name).exists()
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    again = _invoke(args)
+    assert again.exit_code == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
+
+
+def test_compare_errors(blobs, tmp_path) -> None:
+    out = str(tmp_path / "c")
+    result = _invoke(["compare", "--dataset", str(blobs), "--lr-grid", "fast", "--out", out])
+    assert result.exit_code == 2 and "--lr-grid" in result.stderr
+    result = _invoke(
+        ["compare", "--dataset", str(blobs), "--activations", "relu,nope", "--out", out]
+    )
+    assert result.exit_code == 2 and "unknown activation 'nope'" in result.stderr
+    result = _invoke(["compare", "--dataset", "no-such-set", "--out", out])
+    assert result.exit_code == 2 and "no-such-set" in result.stderr.lower()

@@ -9,6 +9,7 @@ import typer
 from bettiscope import __version__
 from bettiscope.cli import betti as betti_cmd
 from bettiscope.cli import compare as compare_cmd
+from bettiscope.cli import data as data_cmd
 from bettiscope.cli import demo as demo_cmd
 from bettiscope.cli import report as report_cmd
 from bettiscope.cli import trace as trace_cmd
@@ -47,6 +48,7 @@ app.command("report")(report_cmd.report)
 app.command("trace")(trace_cmd.trace)
 app.command("compare")(compare_cmd.compare)
 app.command("train")(train_cmd.train_command)
+app.add_typer(data_cmd.app, name="data")
 
 
 def main() -> None:

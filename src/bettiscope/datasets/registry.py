@@ -33,6 +33,7 @@ __all__ = [
     "DatasetSpec",
     "PointCloudDataset",
     "dataset_meta",
+    "get_spec",
     "load_dataset",
     "parse_param_value",
     "plot_dataset",
@@ -185,7 +186,8 @@ def register_dataset(
     return decorate
 
 
-def _lookup(name: str) -> DatasetSpec:
+def get_spec(name: str) -> DatasetSpec:
+    """The registered spec of a built-in data set (case-insensitive name); ValueError if none."""
     if name in DATASETS:
         return DATASETS[name]
     folded = {key.casefold(): spec for key, spec in DATASETS.items()}
@@ -245,7 +247,7 @@ def load_dataset(
                 "only; a file is loaded as it is."
             )
         return _load_file(Path(name_or_path))
-    return _lookup(str(name_or_path)).make(seed=seed, **params)
+    return get_spec(str(name_or_path)).make(seed=seed, **params)
 
 
 def _load_file(path: Path) -> PointCloudDataset:
@@ -429,6 +431,8 @@ def plot_dataset(
         )
     if data.dim == 2:
         axes.set_aspect("equal")
+    else:  # equal units on all three axes, so tori and spheres look round
+        axes.set_box_aspect(np.maximum(np.ptp(X, axis=0), 1e-9))
     axes.legend(loc="upper right", fontsize=8, markerscale=3)
     shown = f" ({len(X):,} of {data.n_points:,} points shown)" if len(X) < data.n_points else ""
     axes.set_title(title or f"{data.name}: {data.n_points:,} points{shown}", fontsize=10)

@@ -204,3 +204,39 @@ class TestCli:
         assert result.exit_code == 1
         assert "stage(s) trace failed" in result.stderr
         assert "failed" in result.stdout
+
+
+def _stage_only(stage: str, *extra: str) -> DemoConfig:
+    keys = ["shapes", "datasets", "compare", "trace", "pruning"]
+    off = [f"{k}.enabled=false" for k in keys if k != stage]
+    return apply_overrides(DemoConfig(), [*off, "run.workers=1", *extra])
+
+
+@pytest.mark.slow
+def test_trace_stage_tiny(tmp_path) -> None:
+    pytest.importorskip("bettiscope.probe")
+    run = tmp_path / "run"
+    cfg = _stage_only("trace", "trace.epochs=4", "trace.every=2", "trace.activations=relu,tanh")
+    results = run_demo(run, cfg)
+    stage = results["stages"]["trace"]
+    assert stage["status"] == "done", stage.get("reason")
+    runs = stage["data"]["runs"]
+    assert [r["activation"] for r in runs] == ["relu", "tanh"]
+    for record in runs:
+        assert record["epochs"] == [0, 2, 4]
+        assert record["layers"][0] == "input" and record["layers"][-1] == "logits"
+        assert len(record["betti"]) == 3
+        assert record["true_betti"] == {"0": [9, 0], "1": [1, 9]}
+    assert (run / "figures" / "trace_heatmaps.png").exists()
+    assert (run / "jobs" / "trace" / "relu.json").exists()
+    assert "4 epochs of full-batch Adam" in stage["budget"]
+    # a resumed run reuses the finished jobs: same numbers, nothing retrained
+    stamp = (run / "jobs" / "trace" / "tanh.json").stat().st_mtime_ns
+    (run / "jobs" / "trace" / "relu.json").unlink()
+    results["stages"]["trace"]["status"] = "pending"
+    import json as _json
+
+    (run / "results.json").write_text(_json.dumps(results))
+    again = run_demo(run, resume=True)["stages"]["trace"]["data"]["runs"]
+    assert again == runs
+    assert (run / "jobs" / "trace" / "tanh.json").stat().st_mtime_ns == stamp

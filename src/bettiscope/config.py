@@ -152,13 +152,21 @@ class TraceSettings:
     enabled: bool = True
     dataset: str = "D-I"
     activations: list[str] = field(default_factory=lambda: ["relu", "tanh", "proposed"])
-    epochs: int = 200
-    #: Betti numbers are measured every this many epochs (and at the first and last).
-    every: int = 25
+    #: Training epochs per activation (full-batch Adam; no early stop, so heat maps line up).
+    epochs: int = 300
+    #: Betti numbers are measured every this many epochs (and before training and at the end).
+    every: int = 50
+    lr: float = 0.02
+    #: MLP hidden width and depth (dense layers counting the logits): the Naitzat default.
+    width: int = 15
+    depth: int = 10
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "trace.epochs", f"must be >= 1; got {self.epochs}.")
         _check(self.every >= 1, "trace.every", f"must be >= 1; got {self.every}.")
+        _check(self.lr > 0, "trace.lr", f"must be > 0; got {self.lr}.")
+        _check(self.width >= 1, "trace.width", f"must be >= 1; got {self.width}.")
+        _check(self.depth >= 2, "trace.depth", f"must be >= 2; got {self.depth}.")
         _check(len(self.activations) >= 1, "trace.activations", "name at least one.")
 
 

@@ -241,10 +241,240 @@ def stage_compare(ctx: RunContext) -> dict[str, Any]:
     raise StageUnavailable("The activation comparison is not wired into the demo yet.")
 
 
+def _require_dataset_loader(what: str) -> Any:
+    datasets = _require("bettiscope.datasets", what)
+    if not hasattr(datasets, "load_dataset"):
+        raise StageUnavailable(
+            f"{what} needs bettiscope.datasets.load_dataset (the synthetic data-set "
+            "generators), which is not part of this installation yet."
+        )
+    return datasets
+
+
+def _simple_from(betti: dict[str, list[list[int] | None]]) -> int | None:
+    """First layer index from which every class is (1, 0, ...) at every later layer, or None."""
+    columns = list(betti.values())
+    n_layers = len(columns[0]) if columns else 0
+    first = None
+    for i in reversed(range(n_layers)):
+        cells = [column[i] for column in columns]
+        if all(c is not None and c[0] == 1 and not any(c[1:]) for c in cells):
+            first = i
+        else:
+            break
+    return first
+
+
+def trace_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """One activation's training run with Betti numbers traced per layer (a picklable job).
+
+    ``spec``: activation, dataset, data_seed, seed, width, depth, epochs, every, lr, device,
+    out (folder for the run's own checkpoint and ``trace.json``, which resume mid-run).
+    Returns a compact JSON record: per recorded epoch, the Betti numbers of every layer per
+    class, plus the training history's summary.
+    """
+    import torch
+
+    from bettiscope.datasets import load_dataset
+    from bettiscope.models.mlp import build_mlp
+    from bettiscope.probe import run_trace
+    from bettiscope.training import TrainConfig
+
+    data = load_dataset(spec["dataset"], seed=spec["data_seed"])
+    model = build_mlp(
+        data.dim,
+        2,
+        width=spec["width"],
+        depth=spec["depth"],
+        activation=spec["activation"],
+        seed=spec["seed"],
+    )
+    cfg = TrainConfig(
+        epochs=spec["epochs"],
+        lr=spec["lr"],
+        seed=spec["seed"],
+        device=spec["device"],
+        target_train_acc=1.0,
+        stop_at_target=False,  # same epochs for every activation, so the heat maps line up
+    )
+    train = (torch.as_tensor(data.X, dtype=torch.float32), torch.as_tensor(data.y))
+    if data.X_eval is not None and data.y_eval is not None:
+        probe = (torch.as_tensor(data.X_eval, dtype=torch.float32), torch.as_tensor(data.y_eval))
+        probe_name = f"the evaluation grid ({len(data.X_eval)} points)"
+    else:
+        probe, probe_name = train, f"the training set ({len(data.X)} points)"
+    payload = run_trace(
+        model,
+        train,
+        cfg,
+        spec["out"],
+        probe_inputs=probe[0],
+        probe_labels=probe[1],
+        measure=data.measure,
+        every=spec["every"],
+        config={"dataset": spec["dataset"], "activation": spec["activation"]},
+    )
+    history = payload["history"]
+    trace = payload["trace"]
+    return {
+        "activation": spec["activation"],
+        "layers": trace[0]["layers"],
+        "classes": trace[0]["classes"],
+        "epochs": [entry["epoch"] for entry in trace],
+        "betti": [entry["betti"] for entry in trace],
+        "notes": trace[-1].get("notes", {}),
+        "measure": data.measure,
+        "true_betti": {str(label): list(b) for label, b in data.true_betti.items()},
+        "probe": probe_name,
+        "epochs_to_target": history["epochs_to_target"],
+        "final_train_acc": history["per_epoch"]["train_acc"][-1],
+        "train_seconds": payload.get("train_seconds"),
+        "probe_seconds": payload.get("probe_seconds"),
+        "simple_from_layer": _simple_from(trace[-1]["betti"]),
+    }
+
+
+def _trace_panels(records: list[dict[str, Any]], class_names: dict[str, str]) -> list[dict]:
+    """Heat-map panels: total Betti number (sum over dimensions), layer x epoch, per class."""
+    panels = []
+    for record in records:
+        layers = ["in" if name == "input" else name for name in record["layers"]]
+        for label in record["classes"]:
+            key = str(label)
+            values = [
+                [None if entry[key][i] is None else sum(entry[key][i]) for entry in record["betti"]]
+                for i in range(len(layers))
+            ]
+            panels.append(
+                {
+                    "title": f"{record['activation']}: {class_names.get(key, 'class ' + key)}",
+                    "values": values,
+                    "xticks": record["epochs"],
+                    "yticks": layers,
+                }
+            )
+    return panels
+
+
 def stage_trace(ctx: RunContext) -> dict[str, Any]:
-    """Stage 3: per-layer Betti numbers during training."""
+    """Stage 3: per-layer Betti numbers during training for a few activations (heat maps)."""
     _require("bettiscope.probe", "The Betti trace during training")
-    raise StageUnavailable("The Betti trace is not wired into the demo yet.")
+    _require("bettiscope.models.mlp", "The Betti trace during training")
+    _require_dataset_loader("The Betti trace during training")
+    from bettiscope.executor import map_resumable
+    from bettiscope.report import heatmap_grid
+
+    settings = ctx.config.trace
+    jobs = ctx.jobs_dir("trace")
+    specs = [
+        {
+            "activation": activation,
+            "dataset": settings.dataset,
+            "data_seed": ctx.config.run.seed,
+            "seed": ctx.config.run.seed,
+            "width": settings.width,
+            "depth": settings.depth,
+            "epochs": settings.epochs,
+            "every": settings.every,
+            "lr": settings.lr,
+            "device": ctx.config.run.device,
+            "out": str(jobs / activation),
+        }
+        for activation in settings.activations
+    ]
+    records = map_resumable(
+        ctx.executor,
+        trace_job,
+        specs,
+        [jobs / f"{spec['activation']}.json" for spec in specs],
+        progress=lambda step, done, total: ctx.report(done, total, "training runs"),
+    )
+    names = {"0": "class a", "1": "class b"}
+    figure = ctx.figure("trace_heatmaps")
+    fig = heatmap_grid(
+        _trace_panels(records, names),
+        ncols=2,
+        colorbar_label="total Betti number (b0 + b1)",
+    )
+    save_figure(fig, figure)
+    rows = []
+    for r in records:
+        reached = r["epochs_to_target"]
+        simple = r["simple_from_layer"]
+        rows.append(
+            [
+                r["activation"],
+                _good_bad(reached is not None, str(reached) if reached else "not reached"),
+                r["final_train_acc"],
+                "never" if simple is None else r["layers"][simple],
+                r["train_seconds"],
+                r["probe_seconds"],
+            ]
+        )
+    first = records[0]
+    reached = [r["activation"] for r in records if r["epochs_to_target"] is not None]
+    return {
+        "headline": (
+            f"{len(reached)}/{len(records)} activations reached 100% training accuracy "
+            f"within {settings.epochs} epochs"
+        ),
+        "summary": (
+            f"An MLP (width {settings.width}, {settings.depth - 1} hidden layers) is trained on "
+            f"{settings.dataset} with each activation; every {settings.every} epochs the Betti "
+            f"numbers of each class (split by the network's predicted label) are measured at "
+            f"every layer on {first['probe']} with the data set's recommended parameters "
+            f"({_measure_text(first['measure'])}). A well-trained network should turn the "
+            "classes into simple shapes (b0 = 1, b1 = 0) before the logits."
+        ),
+        "budget": (
+            f"{settings.epochs} epochs of full-batch Adam (lr {settings.lr:g}) per activation, "
+            f"one seed ({ctx.config.run.seed}); the same number of epochs for every activation "
+            "(no early stop), so the heat maps line up. One seed shows a tendency, not a result: "
+            "the activation comparison (stage 2 and `bettiscope compare`) is the test."
+        ),
+        "tables": [
+            {
+                "columns": [
+                    "activation",
+                    "epochs to 100% train acc",
+                    "final train acc",
+                    "simple (1, 0) from layer",
+                    "train s",
+                    "probe s",
+                ],
+                "rows": rows,
+                "note": (
+                    "'simple from layer': first layer from which both predicted classes have "
+                    "Betti numbers (1, 0) at every later layer, at the last epoch (our summary of "
+                    "how fast the topology is simplified; 'never' if the logits still are not)."
+                ),
+            }
+        ],
+        "figures": [
+            {
+                "file": ctx.rel(figure),
+                "caption": (
+                    "Total Betti number b0 + b1 of each predicted class, per layer (rows, 'in' = "
+                    "the input) and epoch (columns). Blank: not measured (the network predicts "
+                    "too few points of that class). True topology of the data: "
+                    + ", ".join(
+                        f"{names.get(k, k)} {tuple(v)}" for k, v in first["true_betti"].items()
+                    )
+                    + "."
+                ),
+            }
+        ],
+        "data": {"runs": records},
+    }
+
+
+def _measure_text(measure: dict[str, Any]) -> str:
+    """``knn-hop, k 14, scale 2.5, stride 3, max_dim 1``."""
+    parts = [str(measure.get("metric", ""))]
+    for key in ("k", "scale", "stride", "max_dim"):
+        if measure.get(key) is not None:
+            parts.append(f"{key} {measure[key]:g}")
+    return ", ".join(parts)
 
 
 def stage_pruning(ctx: RunContext) -> dict[str, Any]:

@@ -370,7 +370,7 @@ def heatmap_grid(
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(ncols * max(3.2, 0.45 * widest + 1.2), nrows * max(2.6, 0.32 * tallest + 1.2)),
+        figsize=(ncols * max(3.2, 0.42 * widest + 1.4), nrows * max(2.4, 0.24 * tallest + 1.1)),
         squeeze=False,
         constrained_layout=True,
     )

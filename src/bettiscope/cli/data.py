@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bettiscope.cli._common import fail, out_console, state, user_errors
+from bettiscope.cli._common import fail, out_console, user_errors
 from bettiscope.datasets.registry import (
     DATASETS,
     get_spec,
@@ -106,13 +106,12 @@ def make(
         params = _parse_params(name, param or [])
         data = load_dataset(name, seed=seed, **params)
         save_dataset(data, out)
-    if not state.quiet:
-        out_console.print(
-            f"wrote {out}: {data.name}, {data.n_points:,} points in {data.dim}-D; true Betti "
-            f"{_format_betti(data.true_betti)}; measure {_format_measure(data.measure)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+    out_console.print(
+        f"wrote {out}: {data.name}, {data.n_points:,} points in {data.dim}-D; true Betti "
+        f"{_format_betti(data.true_betti)}; measure {_format_measure(data.measure)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("plot")
@@ -129,5 +128,4 @@ def plot(
             fail(f"--out must end in .png, .pdf or .svg; got {str(out)!r}.")
         data = load_dataset(file)
         plot_dataset(data, out, max_points=max_points)
-    if not state.quiet:
-        out_console.print(f"wrote {out}", highlight=False)
+    out_console.print(f"wrote {out}", highlight=False)

@@ -240,3 +240,40 @@ def test_trace_stage_tiny(tmp_path) -> None:
     again = run_demo(run, resume=True)["stages"]["trace"]["data"]["runs"]
     assert again == runs
     assert (run / "jobs" / "trace" / "tanh.json").stat().st_mtime_ns == stamp
+
+
+def test_datasets_stage_tiny(tmp_path) -> None:
+    pytest.importorskip("bettiscope.datasets.registry")
+    run = tmp_path / "run"
+    cfg = _stage_only("datasets", "datasets.names=D-I,disks-grid", "datasets.plot_points=500")
+    stage = run_demo(run, cfg)["stages"]["datasets"]
+    assert stage["status"] == "done", stage.get("reason")
+    records = stage["data"]["datasets"]
+    assert [r["name"] for r in records] == ["D-I", "disks-grid"]
+    by_name = {r["name"]: r for r in records}
+    assert [c["true"] for c in by_name["D-I"]["classes"]] == [[9, 0], [1, 9]]
+    assert [c["true"] for c in by_name["disks-grid"]["classes"]] == [[169, 0], [1, 169]]
+    for record in records:  # measured independently, compared honestly
+        for c in record["classes"]:
+            assert c["match"] == (c["measured"] == c["true"])
+    assert stage["headline"].endswith("measured Betti numbers = true ones")
+    assert (run / "figures" / "dataset_D-I.png").exists()
+    assert (run / "jobs" / "datasets" / "disks-grid.json").exists()
+
+
+def test_datasets_stage_unknown_name_fails_clearly(tmp_path) -> None:
+    pytest.importorskip("bettiscope.datasets.registry")
+    cfg = _stage_only("datasets", "datasets.names=D-IV")
+    stage = run_demo(tmp_path / "run", cfg)["stages"]["datasets"]
+    assert stage["status"] == "failed"
+    assert "unknown data set 'D-IV'" in stage["reason"]
+
+
+def test_missing_module_is_reported_not_faked(tmp_path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "bettiscope.probe", None)  # as if it had not landed
+    stage = run_demo(tmp_path / "run", _stage_only("trace"))["stages"]["trace"]
+    assert stage["status"] == "unavailable"
+    assert "needs bettiscope.probe" in stage["reason"]
+    assert "data" not in stage and "tables" not in stage

@@ -114,8 +114,8 @@ class DatasetsSettings:
             "nested-shells",
         ]
     )
-    #: Points drawn per class in the scatter pictures (the measurement uses every point).
-    plot_points: int = 4000
+    #: Points drawn in each scatter picture (the measurement uses every point).
+    plot_points: int = 5000
 
     def __post_init__(self) -> None:
         _check(self.plot_points >= 1, "datasets.plot_points", "must be >= 1.")

@@ -54,6 +54,7 @@ STAGE_KEYS = (
     "budget",
     "tables",
     "figures",
+    "figure_columns",
     "reason",
 )
 
@@ -88,6 +89,7 @@ p { margin: 6px 0 10px; }
 .s-skipped { background: var(--soft); color: var(--muted); }
 .overview { border-collapse: collapse; margin: 8px 0 8px; }
 .overview td { padding: 4px 14px 4px 0; vertical-align: top; }
+.overview td:first-child { white-space: nowrap; }
 .overview a { color: var(--accent); text-decoration: none; }
 .budget { background: var(--soft); border-left: 4px solid var(--accent); padding: 8px 12px;
           margin: 10px 0; font-size: 14px; }
@@ -112,6 +114,8 @@ figcaption { color: var(--muted); font-size: 13.5px; margin-top: 4px; }
 pre { background: var(--soft); padding: 10px 12px; border-radius: 6px; font-size: 12.5px;
       overflow-x: auto; }
 details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
+.gallery { display: grid; gap: 8px 16px; }
+.gallery figure { margin: 6px 0; }
 .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; }
 @media (max-width: 900px) { .cols { grid-template-columns: 1fr; } }
 """
@@ -211,8 +215,16 @@ def _stage(key: str, stage: dict[str, Any], run_dir: Path) -> str:
         parts.append(f'<div class="budget"><b>Budget.</b> {_e(stage["budget"])}</div>')
     for table in stage.get("tables", []):
         parts.append(_table(table))
-    for figure in stage.get("figures", []):
-        parts.append(_figure(figure, run_dir))
+    figures = [_figure(figure, run_dir) for figure in stage.get("figures", [])]
+    columns = int(stage.get("figure_columns", 1) or 1)
+    if columns > 1 and figures:
+        parts.append(
+            f'<div class="gallery" style="grid-template-columns: repeat({columns}, 1fr)">'
+            + "".join(figures)
+            + "</div>"
+        )
+    else:
+        parts.extend(figures)
     for note in stage.get("notes", []):
         parts.append(f"<p>{_e(note)}</p>")
     return "\n".join(parts)

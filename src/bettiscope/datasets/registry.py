@@ -203,6 +203,8 @@ def _looks_like_path(name_or_path: str | os.PathLike[str]) -> bool:
     if isinstance(name_or_path, os.PathLike):
         return True
     text = str(name_or_path)
+    if text.casefold() in {name.casefold() for name in DATASETS}:
+        return False  # a built-in name wins over a file of the same name in the working folder
     return text.lower().endswith(_FILE_SUFFIXES) or os.sep in text or Path(text).exists()
 
 

@@ -28,6 +28,15 @@ def test_atomic_write_json_round_trip(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temporary left
 
 
+def test_atomic_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write_json(tmp_path / "r.json", {})
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_failed_write_leaves_old_file_intact(tmp_path: Path) -> None:
     target = tmp_path / "result.json"
     atomic_write_json(target, {"version": 1})

@@ -148,6 +148,7 @@ def plot_training_curve(
     *,
     test_accuracy: float | None = None,
     title: str = "",
+    train_label: str = "train",
 ) -> Path:
     """Loss and accuracy per epoch (train, validation; test as a dashed line), saved atomically."""
     from matplotlib.figure import Figure  # no pyplot: independent of the display backend
@@ -157,7 +158,7 @@ def plot_training_curve(
     loss_ax, acc_ax = figure.subplots(1, 2)
     loss_ax.plot(epochs, history.column("loss"), marker="o", label="training loss")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
-    acc_ax.plot(epochs, history.column("train_acc"), marker="o", label="train")
+    acc_ax.plot(epochs, history.column("train_acc"), marker="o", label=train_label)
     val = history.column("val_acc")
     if any(v is not None for v in val):
         acc_ax.plot(epochs, val, marker="s", label="validation")
@@ -167,6 +168,7 @@ def plot_training_curve(
         )
     acc_ax.set(xlabel="epoch", ylabel="accuracy (fraction)", title="Accuracy", ylim=(0, 1.02))
     for ax in (loss_ax, acc_ax):
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -259,11 +261,11 @@ def run_train(
         # Accuracy of the batches as trained: a second pass over 60,000 images per epoch would
         # double the cost. Validation and test accuracy are full passes in eval mode.
         train_eval="running",
-        eval_batch_size=1024,
+        eval_batch_size=256,  # measured faster per image on CPU than 1024
     )
     val = data.val if len(data.val[1]) else None
     history = train(model, data.train, train_cfg, val=val, progress=progress)
-    test_loss, test_acc = evaluate(model, data.test, device=cfg.device, batch_size=1024)
+    test_loss, test_acc = evaluate(model, data.test, device=cfg.device, batch_size=256)
     seconds = time.perf_counter() - started
 
     dataset_info = data.to_dict()
@@ -299,7 +301,13 @@ def run_train(
         "environment": environment_info(),
     }
     title = f"{cfg.model} / {cfg.activation} on {data.name} ({data.num_classes} classes)"
-    plot_training_curve(history, out / "training_curve.png", test_accuracy=test_acc, title=title)
+    plot_training_curve(
+        history,
+        out / "training_curve.png",
+        test_accuracy=test_acc,
+        title=title,
+        train_label="train (batches as trained)",
+    )
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -441,7 +449,7 @@ def image_task(
         lr_decay_steps=None,
         target_train_acc=1.0,
         train_eval=train_eval,
-        eval_batch_size=1024,
+        eval_batch_size=256,  # measured faster per image on CPU than 1024
     )
     return StudyTask(
         name=f"{data.name} ({data.num_classes} classes: {', '.join(data.class_names)})"[:80],

@@ -277,3 +277,27 @@ def test_missing_module_is_reported_not_faked(tmp_path, monkeypatch) -> None:
     assert stage["status"] == "unavailable"
     assert "needs bettiscope.probe" in stage["reason"]
     assert "data" not in stage and "tables" not in stage
+
+
+@pytest.mark.slow
+def test_compare_stage_tiny(tmp_path) -> None:
+    pytest.importorskip("bettiscope.experiments")
+    run = tmp_path / "run"
+    cfg = _stage_only(
+        "compare",
+        "compare.activations=proposed,relu",
+        "compare.seeds=2",
+        "compare.max_epochs=5",
+        "compare.lr_grid=[0.01]",
+        "compare.dataset_params={spacing: 0.06}",
+    )
+    stage = run_demo(run, cfg)["stages"]["compare"]
+    assert stage["status"] == "done", stage.get("reason")
+    summary = stage["data"]["summary"]
+    assert list(summary["activations"]) == ["proposed", "relu"]
+    assert len(summary["activations"]["relu"]["train_target"]["epochs"]) == 2
+    rows = stage["tables"][0]["rows"]
+    assert [r[0] for r in rows] == ["proposed", "relu"] and rows[1][5] == "baseline"
+    assert "2 evaluation seeds (the full study: 10)" in stage["budget"]
+    assert "not evidence for or against" in stage["notes"][0]
+    assert (run / "jobs" / "compare" / "results.json").exists()

@@ -70,7 +70,7 @@ class TestKernel:
         assert scores[0] == scores[1] == scores[2]
 
     def test_known_clusters(self, rng):
-        # 5 tight clusters 141 apart; RMS pairwise distance ~126, so 0.35 RMS ~ 44: beta_0 = 5
+        # 5 tight clusters 141 apart; RMS pairwise distance ~126, so 0.4 RMS ~ 50: beta_0 = 5
         centres = np.eye(5) * 100
         X = np.repeat(centres, 20, axis=0) + rng.normal(size=(100, 5)) * 0.01
         assert betti_block(X[None].astype(np.float32))[0]["betti"] == (5,)
@@ -82,7 +82,7 @@ class TestKernel:
         assert result["path"] == "engine"
         assert result["n_points"] == 50
         kept = subsample(X.astype(np.float64))
-        eps = 0.35 * rms_pairwise_distance(kept)
+        eps = 0.4 * rms_pairwise_distance(kept)
         assert result["betti"] == ripser_betti(kept, eps, 0)
         # without dedupe the copies stay and the fast path handles them
         (kept_all,) = betti_block(X[None], dedupe=False)
@@ -140,7 +140,7 @@ class TestScorers:
         # every filter is an affine copy of the 4-cluster cloud: beta_0 = 4 for each
         assert result.scores["conv"].tolist() == [4.0, 4.0, 4.0]
         assert result.direction == "high" and result.method == "betti"
-        assert result.params["n_images"] == 40 and result.params["scale"] == 0.35
+        assert result.params["n_images"] == 40 and result.params["scale"] == 0.4
         assert [row["betti"] for row in result.details["conv"]] == [[4], [4], [4]]
 
     def test_betti_number_choice(self, rng):

@@ -11,6 +11,7 @@ from bettiscope.cli import betti as betti_cmd
 from bettiscope.cli import compare as compare_cmd
 from bettiscope.cli import data as data_cmd
 from bettiscope.cli import demo as demo_cmd
+from bettiscope.cli import prune as prune_cmd
 from bettiscope.cli import report as report_cmd
 from bettiscope.cli import trace as trace_cmd
 from bettiscope.cli import train as train_cmd
@@ -49,6 +50,7 @@ app.command("trace")(trace_cmd.trace)
 app.command("compare")(compare_cmd.compare)
 app.command("train")(train_cmd.train_command)
 app.add_typer(data_cmd.app, name="data")
+app.command("prune")(prune_cmd.prune)
 
 
 def main() -> None:

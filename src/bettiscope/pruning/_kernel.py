@@ -69,9 +69,14 @@ def rms_pairwise_distance(points: np.ndarray) -> float:
     float
         0.0 for a single point or identical points.
     """
-    X = np.asarray(points, dtype=np.float64)
+    _, sq = _centred(np.asarray(points, dtype=np.float64))
+    return math.sqrt(2.0 * float(sq.mean()))
+
+
+def _centred(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` minus its mean, and each row's squared norm after centring (float64)."""
     centred = X - X.mean(axis=0)
-    return math.sqrt(2.0 * float(np.einsum("ij,ij->i", centred, centred).mean()))
+    return centred, np.einsum("ij,ij->i", centred, centred)
 
 
 def _absolute_scale(points: np.ndarray, scale: float, relative: bool) -> tuple[float, float]:
@@ -136,19 +141,19 @@ def _blas_controller() -> Any:
 
 
 def _candidate_edges(
-    X64: np.ndarray, centred: np.ndarray, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
+    X64: np.ndarray, centred: np.ndarray, sq: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Exact ``distance <= eps`` pairs (i < j) of one cloud, found through a float32 Gram matrix.
 
-    ``centred`` is ``X64`` minus its mean (float64). Pairs clearly inside or outside the ball
-    (by more than the float32 error bound) are decided by the Gram matrix; the few in between
-    are measured exactly from float64 differences, as the engine does.
+    ``centred, sq`` come from :func:`_centred`. Pairs clearly inside or outside the ball (by
+    more than the float32 error bound) are decided by the Gram matrix; the few in between are
+    measured exactly from float64 differences, as the engine does. The flag says whether two
+    maps are exactly equal (checked only on pairs whose estimated distance is ~0).
     """
     from scipy.linalg.blas import ssyrk
 
     n, n_features = centred.shape
     margin = candidate_margin(n_features)
-    sq = np.einsum("ij,ij->i", centred, centred)
     # |x_i - x_j|^2 = sq_i + sq_j - 2 G_ij <= eps^2 + margin (sq_i + sq_j)  <=>  G_ij >= a_i + a_j
     a = (((1.0 - margin) * sq - 0.5 * eps * eps) / 2.0).astype(np.float32)
     gram = ssyrk(1.0, np.asfortranarray(centred, dtype=np.float32))  # upper triangle, (N, N)
@@ -158,19 +163,24 @@ def _candidate_edges(
     rows, cols = np.divmod(flat, n)  # 7x faster than 2-D nonzero
     upper = rows < cols  # syrk leaves the lower triangle at zero; the diagonal is no edge
     rows, cols, slack = rows[upper], cols[upper], gram.ravel()[flat[upper]]
-    # slack >= margin (sq_i + sq_j) means distance^2 <= eps^2 - margin (sq_i + sq_j): certain
-    certain = slack >= margin * (sq[rows] + sq[cols])
+    # slack = (eps^2 + margin S - distance^2) / 2 up to float32 error (S = sq_i + sq_j), so
+    # slack >= margin S means distance^2 <= eps^2 - margin S: certainly an edge
+    norms = margin * (sq[rows] + sq[cols])
+    certain = slack >= norms
     unsure = np.flatnonzero(~certain)
     diff = X64[rows[unsure]] - X64[cols[unsure]]
     certain[unsure] = np.einsum("ij,ij->i", diff, diff) <= eps * eps
-    return rows[certain], cols[certain]
+    # equal maps have distance 0, i.e. slack ~ (eps^2 + margin S) / 2: compare those exactly
+    near_zero = np.flatnonzero(slack >= 0.5 * eps * eps - norms)
+    duplicate = bool(np.any(np.all(X64[rows[near_zero]] == X64[cols[near_zero]], axis=1)))
+    return rows[certain], cols[certain], duplicate
 
 
 def betti_block(
     maps: np.ndarray,
     *,
     metric: str = "euclidean",
-    scale: float = 0.35,
+    scale: float = 0.4,
     relative: bool = True,
     k: int | None = None,
     max_dim: int = 0,
@@ -185,7 +195,7 @@ def betti_block(
     maps : ndarray of shape (n_filters, n_images, n_features)
         Row ``[f, i]`` is filter ``f``'s output map on image ``i``, flattened.
     metric : {"euclidean", "knn-hop"}, default="euclidean"
-    scale : float, default=0.35
+    scale : float, default=0.4
         Euclidean: the scale, in units of the cloud's RMS pairwise distance when ``relative``
         (see :func:`rms_pairwise_distance`), else in the maps' own units. knn-hop: hops.
     relative : bool, default=True
@@ -233,16 +243,16 @@ def betti_block(
     edge_cols: list[np.ndarray] = []
     fast_filters: list[int] = []
     with _blas_controller().limit(limits=1):  # 2 BLAS threads on a busy 2-core box: ~20x slower
-        block = np.asarray(maps, dtype=np.float64)  # (F, N, D)
-        centred_block = block - block.mean(axis=1, keepdims=True)
         for f in range(n_filters):
-            X64, centred = block[f], centred_block[f]
-            eps, unit = _absolute_scale(X64, scale, relative)
+            X64 = np.asarray(maps[f], dtype=np.float64)
+            centred, sq = _centred(X64)
+            unit = math.sqrt(2.0 * float(sq.mean())) if relative else 1.0  # as rms_pairwise_...
+            eps = scale * unit
             if eps <= 0.0:  # every map identical: one point (or, without dedupe, one clique)
                 results[f] = _engine_filter(X64, **options)
                 continue
-            rows, cols = _candidate_edges(X64, centred, eps)
-            if dedupe and len(rows) and bool(np.any(np.all(X64[rows] == X64[cols], axis=1))):
+            rows, cols, duplicate = _candidate_edges(X64, centred, sq, eps)
+            if dedupe and duplicate:
                 # duplicates change the point count and the relative scale: engine path
                 results[f] = _engine_filter(X64, **options)
                 continue

@@ -17,19 +17,22 @@ The Betti score (the paper's criterion; its exact settings are not public)
 ---------------------------------------------------------------------------
 Filter f's point cloud is ``{map_f(x_i)}``: its output map on each of N images, flattened to a
 point of ``R^(H*W)``. Its Betti numbers are those of the Vietoris-Rips (flag) complex at one
-scale, computed by the topology engine. Defaults (:class:`BettiConfig`), chosen so that the
-paper's threshold of 300 splits filters for N ~ 500 (measured distributions: docs/pruning.md):
+scale, computed by the topology engine. Defaults (:class:`BettiConfig`; measured distributions
+and the reasoning: docs/pruning.md):
 
-* ``metric="euclidean"``, ``scale=0.35`` **relative** to the cloud's RMS pairwise distance.
+* ``metric="euclidean"``, ``scale=0.4`` **relative** to the cloud's RMS pairwise distance.
   A relative scale makes the score blind to per-filter scaling and shifting, so batch norm (an
   affine map per channel) does not change it and it is no norm criterion in disguise.
-* ``number="b0"``: the score is beta_0, the number of connected components -- clusters of maps
-  closer than 0.35 RMS distances. It reaches hundreds for N ~ 500 only when most maps are far
-  from all others at that scale (scattered, high-dimensional responses); beta_1 stays below
-  ~100 at these scales. ``"b1"`` and ``"sum"`` (beta_0 + beta_1) are options.
+* ``number="b0"``: the score is beta_0, the number of connected components -- groups of maps
+  closer than 0.4 RMS distances. A count of hundreds at N ~ 500-1000 means that most maps are
+  far from all others at that scale (scattered, high-dimensional responses). beta_1 stays
+  small at this scale; ``"b1"`` and ``"sum"`` (beta_0 + beta_1) are options.
 * ``where="conv"``: the conv layer's own output (pre-batch-norm, pre-activation).
-* The counts grow roughly in proportion to N; a threshold means something only with the N it
-  was chosen for.
+* Calibration: on the default CNN trained on digits, 0.4 makes the paper's threshold of 300
+  split the filters of the layers with 8x8 maps (about 40-80% above it for N = 500-1000) and
+  leave the layers with 4x4 maps alone (all below ~160). The counts grow with N and with the
+  map size, so a threshold only means something for the N and the architecture it was chosen
+  for: look at the score distribution (``scores/*.png``) or use a ratio on other data.
 """
 
 from __future__ import annotations
@@ -445,7 +448,7 @@ class BettiConfig:
     Attributes
     ----------
     metric : {"euclidean", "knn-hop"}, default="euclidean"
-    scale : float, default=0.35
+    scale : float, default=0.4
         Euclidean: the scale, in RMS pairwise distances of each filter's cloud when
         ``relative`` (else in the maps' units). knn-hop: hops (1.5 = 1 hop).
     relative : bool, default=True
@@ -471,7 +474,7 @@ class BettiConfig:
     """
 
     metric: str = "euclidean"
-    scale: float = 0.35
+    scale: float = 0.4
     relative: bool = True
     k: int | None = None
     number: str = "b0"
@@ -591,27 +594,35 @@ def _run_jobs(
     n_jobs: int,
     progress: Progress | None,
 ) -> list[Any]:
-    """Run jobs inline (``n_jobs == 1``) or in worker processes, results in input order."""
+    """Run jobs inline (``n_jobs == 1``) or in worker processes, results in input order.
+
+    Workers are forked where the platform can (Linux): they run only the torch-free kernel
+    (NumPy, SciPy, GUDHI), so the fork-after-OpenMP hazard of torch does not apply, and they
+    start in milliseconds. A spawned worker would re-import the calling program (torch and
+    all, seconds each), which costs more than scoring a small CNN.
+    """
+    report = progress or (lambda stage, done, total: None)
     if n_jobs == 1 or len(jobs) <= 1:
         results = []
         for done, job in enumerate(jobs):
-            if progress is not None:
-                progress("betti", done, len(jobs))
+            report("betti", done, len(jobs))
             results.append(fn(job))
-        if progress is not None:
-            progress("betti", len(jobs), len(jobs))
+        report("betti", len(jobs), len(jobs))
         return results
-    from bettiscope.executor import JobError, LocalExecutor
+    import concurrent.futures as cf
+    import multiprocessing
 
-    executor = LocalExecutor(max_workers=min(n_jobs, len(jobs)))
-    try:
-        return executor.map(fn, jobs, progress=progress, stage="betti")
-    except JobError as error:
-        if isinstance(error.cause, ValueError):  # e.g. ComplexTooLargeError: keep the advice
-            raise ValueError(str(error.cause)) from None
-        raise
-    finally:
-        executor.close()
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    results: list[Any] = [None] * len(jobs)
+    with cf.ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(jobs)), mp_context=multiprocessing.get_context(method)
+    ) as pool:
+        futures = {pool.submit(fn, job): index for index, job in enumerate(jobs)}
+        report("betti", 0, len(jobs))
+        for done, future in enumerate(cf.as_completed(futures), start=1):
+            results[futures[future]] = future.result()  # a job's ValueError propagates as is
+            report("betti", done, len(jobs))
+    return results
 
 
 #: Scorers by name (the CLI's choices come from these keys).

@@ -1,0 +1,155 @@
+"""`bettiscope prune`: Betti-number filter pruning of a trained CNN, against the baselines."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+from rich import box
+from rich.table import Table
+
+from bettiscope.cli._common import fail, make_progress, out_console, user_errors
+from bettiscope.pruning.flow import BASELINES, PruneConfig, load_task, run_pruning
+from bettiscope.pruning.report import table_rows
+from bettiscope.pruning.scoring import NUMBERS, WHERE, BettiConfig
+
+Metric = Enum("Metric", {"euclidean": "euclidean", "knn_hop": "knn-hop"}, type=str)
+Number = Enum("Number", {name: name for name in NUMBERS}, type=str)
+Where = Enum("Where", {name: name for name in WHERE}, type=str)
+Scope = Enum("Scope", {"layer": "layer", "global": "global"}, type=str)
+Device = Enum("Device", {"cpu": "cpu", "cuda": "cuda", "auto": "auto"}, type=str)
+
+
+def parse_baselines(text: str) -> tuple[str, ...]:
+    """``all`` -> every baseline; ``none`` -> none; ``l1,random`` -> those."""
+    text = text.strip().lower()
+    if text == "all":
+        return BASELINES
+    if text in ("", "none"):
+        return ()
+    names = tuple(item.strip() for item in text.split(","))
+    unknown = [name for name in names if name not in BASELINES]
+    if unknown:
+        fail(
+            f"--baselines: unknown {unknown}; choose 'all', 'none' or from {', '.join(BASELINES)}."
+        )
+    return names
+
+
+def prune(
+    checkpoint: Annotated[
+        Path, typer.Option(help="A model.pt written by `bettiscope train` (save_model).")
+    ],
+    dataset: Annotated[
+        str, typer.Option(help="The data set the model was trained on (digits, cifar10, ...).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder (pruning.json, summary.md, ...).")],
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with the data set's files.")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0, help="Remove every filter with Betti score above this (default 300)."),
+    ] = None,
+    ratio: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="Instead: remove this fraction by Betti score."),
+    ] = None,
+    scope: Annotated[Scope, typer.Option(help="--ratio per layer or global.")] = Scope.layer,
+    min_keep: Annotated[int, typer.Option(min=1, help="Filters always kept per layer.")] = 1,
+    samples: Annotated[int, typer.Option(min=2, help="Training images scored.")] = 500,
+    finetune_epochs: Annotated[
+        int, typer.Option(min=0, help="Fine-tuning epochs after pruning, every method.")
+    ] = 0,
+    finetune_lr: Annotated[float, typer.Option(min=1e-9, help="Fine-tuning Adam lr.")] = 0.001,
+    baselines: Annotated[
+        str, typer.Option(help=f"all, none, or a comma list of: {', '.join(BASELINES)}.")
+    ] = "all",
+    metric: Annotated[Metric, typer.Option(help="Betti metric.")] = Metric.euclidean,
+    scale: Annotated[
+        float, typer.Option(min=0, help="Scale: RMS pairwise distances (euclidean) or hops.")
+    ] = 0.4,
+    absolute: Annotated[
+        bool, typer.Option("--absolute", help="Euclidean scale in the maps' own units.")
+    ] = False,
+    k: Annotated[
+        int | None, typer.Option("--k", "-k", min=2, help="knn-hop neighbours (default 5).")
+    ] = None,
+    betti_number: Annotated[
+        Number, typer.Option(help="The score: b0, b1 or sum (b0 + b1).")
+    ] = Number.b0,
+    where: Annotated[
+        Where, typer.Option(help="Maps after the conv, or after its activation.")
+    ] = Where.conv,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes for Betti scoring.")] = 1,
+    latency_repeats: Annotated[
+        int, typer.Option(min=1, help="Timed passes per model and batch size.")
+    ] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Image sample, random baseline, tuning.")] = 0,
+    device: Annotated[Device, typer.Option(help="Scoring/fine-tuning device.")] = Device.cpu,
+    threads: Annotated[
+        int, typer.Option(min=1, help="CPU threads for torch (latency is measured with these).")
+    ] = 1,
+) -> None:
+    """Prune a trained CNN by the Betti numbers of its filters' outputs, against baselines.
+
+    Re-running with the same --out and settings resumes where it stopped.
+    """
+    if threshold is not None and ratio is not None:
+        fail("give either --threshold or --ratio, not both.")
+    torch.set_num_threads(threads)
+    with user_errors():
+        betti = BettiConfig(
+            metric=metric.value,
+            scale=scale,
+            relative=not absolute,
+            k=(k or 5) if metric.value == "knn-hop" else k,
+            number=betti_number.value,
+            where=where.value,
+            n_jobs=jobs,
+        )
+        cfg = PruneConfig(
+            threshold=threshold,
+            ratio=ratio,
+            scope=scope.value,
+            min_keep=min_keep,
+            samples=samples,
+            baselines=parse_baselines(baselines),
+            finetune_epochs=finetune_epochs,
+            finetune_lr=finetune_lr,
+            latency_repeats=latency_repeats,
+            seed=seed,
+            device=device.value,
+            betti=betti,
+        )
+        model, data, _info = load_task(checkpoint, dataset, data_dir=data_dir)
+        with make_progress() as bar:
+            task = bar.add_task("pruning", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=stage, completed=done, total=total)
+
+            payload = run_pruning(
+                model, data, cfg, out, checkpoint=str(checkpoint), progress=progress
+            )
+    table = Table(
+        title=f"{payload['rule']} on {dataset} ({payload['sample']['n_images']} images)",
+        box=box.SIMPLE_HEAD,
+        caption="+ft: fine-tuned; params: fraction kept; latency: CPU ms, batch 1 and 64",
+    )
+    table.add_column("method", no_wrap=True)
+    for column in ("removed", "accuracy", "params", "MACs", "b1", "b64"):
+        table.add_column(column, justify="right")
+    for row in table_rows(payload):
+        table.add_row(
+            row["method"] + (" +ft" if row["finetuned"] else ""),
+            str(row["removed"]),
+            f"{row['accuracy']:.4f}",
+            f"{row['params_kept']:.1%}",
+            f"{row['macs']:,}",
+            f"{row['batch1']:.3f}",
+            f"{row['batch64']:.2f}",
+        )
+    out_console.print(table)
+    out_console.print(f"results: {out / 'pruning.json'}, {out / 'summary.md'}, {out / 'figures'}")

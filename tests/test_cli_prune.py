@@ -1,0 +1,76 @@
+"""`bettiscope prune`: exit codes, stdout/stderr, files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from bettiscope.cli import app
+from bettiscope.datasets.images import load_image_dataset
+from bettiscope.models.cnn import CNNConfig, build_cnn, save_model
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    data = load_image_dataset("digits", limit=300, seed=0)
+    cfg = CNNConfig(in_channels=1, num_classes=10, input_size=8, channels=[6, 8, 8, 8])
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    save_model(build_cnn(cfg), cfg, path, extra={"dataset": data.to_dict()})
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, ["--quiet", "prune", *map(str, args)])
+
+
+def test_ratio_run_writes_everything(checkpoint, tmp_path):
+    out = tmp_path / "run"
+    result = invoke(
+        "--checkpoint", checkpoint, "--dataset", "digits", "--out", out, "--ratio", "0.25",
+        "--samples", "60", "--baselines", "random,l1-matched", "--latency-repeats", "1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "top 0.25 by betti" in result.stdout and "l1-matched" in result.stdout
+    payload = json.loads((out / "pruning.json").read_text())
+    assert [m["name"] for m in payload["methods"]] == ["betti", "random", "l1-matched"]
+    assert payload["config"]["prune"]["ratio"] == 0.25
+    assert payload["config"]["prune"]["betti"]["scale"] == 0.4
+    assert payload["sample"]["n_images"] == 60
+    for name in ("summary.md", "figures/score_distributions.png", "checkpoints/betti.pt"):
+        assert (out / name).exists(), name
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--threshold", "300", "--ratio", "0.2"], "not both"),
+        (["--baselines", "l2"], "--baselines: unknown"),
+        (["--metric", "knn-hop", "--scale", "1.5", "--absolute"], None),  # accepted (ignored)
+    ],
+)
+def test_option_errors(checkpoint, tmp_path, extra, message):
+    result = invoke(
+        "--checkpoint", checkpoint, "--dataset", "digits", "--out", tmp_path / "x",
+        "--samples", "40", "--baselines", "none", "--latency-repeats", "1", *extra,
+    )  # fmt: skip
+    if message is None:
+        assert result.exit_code == 0, result.output
+        payload = json.loads((tmp_path / "x" / "pruning.json").read_text())
+        assert payload["config"]["prune"]["betti"]["k"] == 5
+        return
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x" / "pruning.json").exists()
+
+
+def test_missing_checkpoint_and_wrong_dataset(checkpoint, tmp_path):
+    result = invoke("--checkpoint", tmp_path / "none.pt", "--dataset", "digits", "--out", tmp_path)
+    assert result.exit_code == 2 and "no such model file" in result.stderr
+    result = invoke("--checkpoint", checkpoint, "--dataset", "cifar10", "--out", tmp_path)
+    assert result.exit_code == 2 and "pass --dataset digits" in result.stderr
+    assert result.stdout == ""

@@ -178,3 +178,22 @@ def test_activation_name() -> None:
     assert activation_name(nn.ReLU()) == "relu"
     assert activation_name("Leaky-ReLU") == "leaky_relu"
     assert activation_name(nn.Hardtanh()) == "Hardtanh"
+
+
+def test_parametrised_names() -> None:
+    from bettiscope.activations import parse_activation, split_activation_list
+
+    assert parse_activation("Fold(slope=0.25)") == ("fold", {"slope": 0.25})
+    assert parse_activation("relu") == ("relu", {})
+    assert get_activation("fold(slope=0.25)").slope == 0.25
+    assert get_activation("dead_zone(width=0.1, slope=0.3)").width == 0.1
+    assert activation_name("Fold( slope = 0.25 )") == "fold(slope=0.25)"
+    assert split_activation_list("relu, dead_zone(width=0.1, slope=0.3),tanh") == [
+        "relu",
+        "dead_zone(width=0.1, slope=0.3)",
+        "tanh",
+    ]
+    with pytest.raises(ValueError, match="Cannot read the arguments"):
+        get_activation("fold(0.25)")
+    with pytest.raises(ValueError, match="Cannot read activation"):
+        get_activation("fold slope")

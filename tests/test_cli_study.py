@@ -128,6 +128,6 @@ def test_compare_errors(blobs, tmp_path) -> None:
     result = _invoke(
         ["compare", "--dataset", str(blobs), "--activations", "relu,nope", "--out", out]
     )
-    assert result.exit_code == 2 and "unknown activation 'nope'" in result.stderr
+    assert result.exit_code == 2 and "Unknown activation 'nope'" in result.stderr
     result = _invoke(["compare", "--dataset", "no-such-set", "--out", out])
     assert result.exit_code == 2 and "no-such-set" in result.stderr.lower()

@@ -70,7 +70,7 @@ def test_config_adds_relu_and_validates() -> None:
     config = _config(activations=["Tanh", "proposed"])
     assert config.activations == ["tanh", "proposed", "relu"]
     assert config.task()["kind"] == "toy"
-    with pytest.raises(ValueError, match="unknown activation 'swish2'"):
+    with pytest.raises(ValueError, match="Unknown activation 'swish2'"):
         _config(activations=["swish2"])
     with pytest.raises(ValueError, match="seeds must be >= 1"):
         _config(seeds=0)
@@ -180,3 +180,15 @@ def test_summary_statistics_are_consistent(tmp_path) -> None:
     )
     assert tanh["speedup_vs_relu"]["speedup"] == pytest.approx(medians)
     assert results["summary"]["lrs"]["tanh"] == {"lr": 0.03, "tuned": False}
+
+
+def test_parametrised_activations_and_first_seed() -> None:
+    config = _config(activations=["fold(slope=0.25)"], first_seed=2000, lr_grid=[0.03])
+    assert config.activations == ["fold(slope=0.25)", "relu"]
+    specs = evaluation_specs(config, {a: {"lr": 0.03} for a in config.activations})
+    assert {s["seed"] for s in specs} == {2000, 2001, 2002}
+    from bettiscope.experiments import run_id
+
+    assert run_id(specs[0]) == "eval-fold_slope=0.25-lr0.03-seed2000"
+    with pytest.raises(ValueError, match=r"activation 'fold\(slope=3\)'"):
+        _config(activations=["fold(slope=3)"])

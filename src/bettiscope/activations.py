@@ -25,8 +25,10 @@ plain tensor function into a module.
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +48,9 @@ __all__ = [
     "Tent",
     "activation_name",
     "get_activation",
+    "parse_activation",
     "register_activation",
+    "split_activation_list",
 ]
 
 
@@ -297,13 +301,67 @@ def register_activation(name: str, factory: Callable[..., nn.Module], *, overwri
     ACTIVATIONS[name] = factory
 
 
+_SPEC = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+
+
+def parse_activation(text: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name"`` or ``"name(key=value, ...)"`` into a registry key and keyword arguments.
+
+    Values are Python literals (numbers, booleans, strings). Names are case-insensitive and
+    ``-`` equals ``_``.
+
+    Examples
+    --------
+    >>> parse_activation("Fold(slope=0.25)")
+    ('fold', {'slope': 0.25})
+    """
+    match = _SPEC.match(text)
+    if match is None:
+        raise ValueError(
+            f"Cannot read activation {text!r}; write a name such as 'relu' or a name with "
+            "arguments such as 'fold(slope=0.25)'."
+        )
+    name = match.group(1).lower().replace("-", "_")
+    kwargs: dict[str, Any] = {}
+    if match.group(2) and match.group(2).strip():
+        try:
+            call = ast.parse(f"f({match.group(2)})", mode="eval").body
+            if not isinstance(call, ast.Call) or call.args:
+                raise ValueError
+            for keyword in call.keywords:
+                if keyword.arg is None:
+                    raise ValueError
+                kwargs[keyword.arg] = ast.literal_eval(keyword.value)
+        except (SyntaxError, ValueError):
+            raise ValueError(
+                f"Cannot read the arguments of activation {text!r}; use key=value pairs with "
+                "literal values, e.g. 'fold(slope=0.25)'."
+            ) from None
+    return name, kwargs
+
+
+def split_activation_list(text: str) -> list[str]:
+    """Split a comma-separated list of activation specs, keeping commas inside parentheses."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    items.append(current.strip())
+    return [item for item in items if item]
+
+
 def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], **kwargs: Any):
     """A new activation module from a registry name, a module, a module class or a factory.
 
     Parameters
     ----------
     name_or_module : str, nn.Module, nn.Module subclass or callable
-        * a name in :data:`ACTIVATIONS` (case-insensitive, ``-`` and ``_`` equivalent);
+        * a name in :data:`ACTIVATIONS` (case-insensitive, ``-`` and ``_`` equivalent),
+          optionally with arguments: ``"fold(slope=0.25)"``;
         * a module instance: a deep copy is returned (each layer gets its own parameters);
         * a module class or factory (e.g. ``functools.partial(Fold, slope=0.3)``): called with
           ``kwargs``.
@@ -331,7 +389,8 @@ def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], *
     Fold(slope=0.25)
     """
     if isinstance(name_or_module, str):
-        key = name_or_module.strip().lower().replace("-", "_")
+        key, given = parse_activation(name_or_module)
+        kwargs = {**given, **kwargs}
         if key not in ACTIVATIONS:
             known = ", ".join(sorted(ACTIVATIONS))
             raise ValueError(
@@ -370,7 +429,10 @@ def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], *
 def activation_name(activation: str | nn.Module | Callable[..., nn.Module]) -> str:
     """A short name for records: the registry key, else the class or function name."""
     if isinstance(activation, str):
-        return activation.strip().lower().replace("-", "_")
+        name, kwargs = parse_activation(activation)
+        if not kwargs:
+            return name
+        return f"{name}(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
     if isinstance(activation, Elementwise):
         return activation.name
     target = activation if isinstance(activation, type) else type(activation)

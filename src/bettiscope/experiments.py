@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -341,7 +342,10 @@ class CompareConfig:
     activations : list of str
         Registry names; "relu" is added (the baseline) if missing.
     seeds : int, default=10
-        Paired evaluation seeds ``0 .. seeds-1``.
+        Paired evaluation seeds ``first_seed .. first_seed + seeds - 1``.
+    first_seed : int, default=0
+        First evaluation seed (a screening study uses e.g. 2000 to stay off the evaluation
+        seeds 0..9).
     tuning_seeds : int, default=3
         Tuning seeds ``1000 .. 1000+tuning_seeds-1`` (disjoint from evaluation seeds).
     max_epochs : int, default=500
@@ -370,6 +374,7 @@ class CompareConfig:
         default_factory=lambda: ["proposed", "relu", "leaky_relu", "tanh"]
     )
     seeds: int = 10
+    first_seed: int = 0
     tuning_seeds: int = 3
     max_epochs: int = 500
     lr_grid: list[float] = field(default_factory=lambda: list(DEFAULT_LR_GRID))
@@ -385,14 +390,16 @@ class CompareConfig:
 
     def validate(self) -> CompareConfig:
         """Check values and normalise the activation names; return self."""
-        from bettiscope.activations import ACTIVATIONS
+        from bettiscope.activations import activation_name, get_activation
 
-        names = [a.strip().lower().replace("-", "_") for a in self.activations if a.strip()]
-        unknown = [a for a in names if a not in ACTIVATIONS]
-        if unknown:
-            raise ValueError(
-                f"unknown activation {unknown[0]!r}; known: {', '.join(sorted(ACTIVATIONS))}."
-            )
+        names = []
+        for text in self.activations:
+            if text.strip():
+                try:
+                    get_activation(text)
+                except (ValueError, TypeError) as error:
+                    raise ValueError(f"compare: activation {text!r}: {error}") from None
+                names.append(activation_name(text))
         if "relu" not in names:
             names.append("relu")  # the baseline every speed-up is measured against
         self.activations = list(dict.fromkeys(names))
@@ -427,7 +434,7 @@ class CompareConfig:
 
     @property
     def evaluation_seeds(self) -> list[int]:
-        return list(range(self.seeds))
+        return list(range(self.first_seed, self.first_seed + self.seeds))
 
     @property
     def tuning_seed_list(self) -> list[int]:
@@ -436,7 +443,8 @@ class CompareConfig:
 
 def run_id(spec: dict[str, Any]) -> str:
     """File-name-safe identifier of a run spec."""
-    return f"{spec['phase']}-{spec['activation']}-lr{spec['lr']:g}-seed{spec['seed']}"
+    activation = re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec["activation"]).strip("_")
+    return f"{spec['phase']}-{activation}-lr{spec['lr']:g}-seed{spec['seed']}"
 
 
 def _spec(
@@ -1064,7 +1072,8 @@ def render_summary_md(results: dict[str, Any]) -> str:
             )
         lines.append("")
     lines += ["## Per-seed epochs to 100% training accuracy (- = missed)", ""]
-    seeds = list(range(config["seeds"]))
+    first = config.get("first_seed", 0)
+    seeds = list(range(first, first + config["seeds"]))
     lines.append("| activation | " + " | ".join(f"s{s}" for s in seeds) + " |")
     lines.append("|---|" + "---|" * len(seeds))
     for activation, row in summary["activations"].items():

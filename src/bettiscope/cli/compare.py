@@ -35,12 +35,21 @@ def compare(
     ],
     out: Annotated[Path, typer.Option(help="Run folder (results.json, runs/, figures).")],
     activations: Annotated[
-        str, typer.Option(help="Comma-separated activation names; relu is always included.")
+        str,
+        typer.Option(
+            help="Comma-separated activations, e.g. relu,tanh,fold(slope=0.25); relu is always "
+            "included."
+        ),
     ] = "proposed,relu,leaky_relu,tanh",
     seeds: Annotated[
         int, typer.Option(min=1, help="Paired evaluation seeds (>= 10 for claims).")
     ] = 10,
-    tuning_seeds: Annotated[int, typer.Option(min=1, help="Seeds for learning-rate tuning.")] = 3,
+    first_seed: Annotated[
+        int, typer.Option(help="First evaluation seed (screening: stay off 0..9).")
+    ] = 0,
+    tuning_seeds: Annotated[
+        int, typer.Option(min=1, help="Learning-rate tuning seeds (1000, 1001, ...).")
+    ] = 3,
     max_epochs: Annotated[int, typer.Option(min=1, help="Epoch budget for every run.")] = 500,
     target_train_acc: Annotated[float, typer.Option(help="Training-accuracy target.")] = 1.0,
     target_val_acc: Annotated[
@@ -77,6 +86,7 @@ def compare(
     """Compare activations by epochs to target, with tuned learning rates and paired seeds."""
     import torch
 
+    from bettiscope.activations import split_activation_list
     from bettiscope.experiments import CompareConfig, run_compare, task_kind_for
 
     with user_errors():
@@ -95,8 +105,9 @@ def compare(
             fail(f"--data-param applies to point-cloud data sets, not {dataset!r}.")
         config = CompareConfig(
             dataset=dataset,
-            activations=_split(activations, "--activations"),
+            activations=split_activation_list(activations),
             seeds=seeds,
+            first_seed=first_seed,
             tuning_seeds=tuning_seeds,
             max_epochs=max_epochs,
             lr_grid=_floats(lr_grid),

@@ -29,6 +29,11 @@ def fail_on_three(x: int) -> int:
     return x
 
 
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
 def describe(item: dict) -> dict:
     return {"name": item["name"], "double": 2 * item["value"], "pair": (item["value"], 1)}
 
@@ -70,6 +75,16 @@ class TestLocalExecutor:
         assert info.value.index == 3
         assert info.value.item == 3
         assert isinstance(info.value.cause, ValueError)
+
+    def test_interrupt_does_not_wait_for_running_jobs(self) -> None:
+        def interrupt(stage: str, done: int, total: int) -> None:
+            if done == 1:
+                raise KeyboardInterrupt
+
+        started = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            LocalExecutor(max_workers=2).map(nap, [0.0, 60.0], progress=interrupt)
+        assert time.perf_counter() - started < 20  # the 60 s job was stopped, not awaited
 
     def test_empty_input(self) -> None:
         calls: list[tuple[str, int, int]] = []

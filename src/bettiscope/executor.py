@@ -129,8 +129,18 @@ def _report(progress: Progress | None, stage: str, done: int, total: int) -> Non
         progress(stage, done, total)
 
 
+def _init_worker(threads: int) -> None:
+    """Worker initialiser: ignore Ctrl-C (the parent handles it) and limit threads."""
+    import signal
+
+    # A terminal's Ctrl-C reaches the whole process group; only the parent should react (it
+    # cancels the pool and stops the workers), so workers do not print tracebacks of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads(threads)
+
+
 def _limit_threads(threads: int) -> None:
-    """Worker initialiser: one BLAS/OpenMP/torch thread per job, so jobs do not oversubscribe."""
+    """One BLAS/OpenMP/torch thread per job, so ``max_workers`` jobs do not oversubscribe."""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     import sys
@@ -239,7 +249,7 @@ class LocalExecutor:
         pool = cf.ProcessPoolExecutor(
             max_workers=min(self.max_workers, len(items)),
             mp_context=multiprocessing.get_context(self.start_method),
-            initializer=_limit_threads,
+            initializer=_init_worker,
             initargs=(self.threads_per_worker,),
         )
         clean = False
@@ -256,12 +266,23 @@ class LocalExecutor:
                 _report(progress, stage, done, len(items))
             clean = True
         finally:
-            # On error or Ctrl-C do not wait for queued jobs: cancel them and return at once.
+            if not clean:
+                # On error or Ctrl-C do not wait for running jobs: stop the workers (their
+                # unfinished results were never saved) and return at once.
+                _stop_workers(pool)
             pool.shutdown(wait=clean, cancel_futures=not clean)
         return results
 
     def close(self) -> None:
         """Nothing to release: each :meth:`map` owns its process pool."""
+
+
+def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    # concurrent.futures has no public way to stop running jobs; its worker table is the
+    # documented-by-use way (CPython keeps ``_processes`` as pid -> Process).
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 class RayExecutor:

@@ -74,3 +74,16 @@ def test_missing_checkpoint_and_wrong_dataset(checkpoint, tmp_path):
     result = invoke("--checkpoint", checkpoint, "--dataset", "cifar10", "--out", tmp_path)
     assert result.exit_code == 2 and "pass --dataset digits" in result.stderr
     assert result.stdout == ""
+
+
+def test_dry_run_plans_without_pruning(checkpoint, tmp_path):
+    result = invoke(
+        "--checkpoint", checkpoint, "--dataset", "digits", "--out", tmp_path, "--ratio", "0.5",
+        "--samples", "40", "--dry-run",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "dry run: top 0.5 by betti" in result.stdout
+    assert "4/8" in result.stdout and "3/6" in result.stdout  # half of each layer
+    assert "Pruning Group" in result.stdout
+    assert (tmp_path / "scores" / "betti.csv").exists()
+    assert not (tmp_path / "pruning.json").exists() and not (tmp_path / "checkpoints").exists()

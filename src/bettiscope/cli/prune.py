@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from bettiscope.cli._common import fail, make_progress, out_console, user_errors
+from bettiscope.cli._common import err_console, fail, make_progress, out_console, user_errors
 from bettiscope.pruning.flow import BASELINES, PruneConfig, load_task, run_pruning
 from bettiscope.pruning.report import table_rows
 from bettiscope.pruning.scoring import NUMBERS, WHERE, BettiConfig
@@ -37,6 +37,22 @@ def parse_baselines(text: str) -> tuple[str, ...]:
             f"--baselines: unknown {unknown}; choose 'all', 'none' or from {', '.join(BASELINES)}."
         )
     return names
+
+
+def _print_plans(payload: dict) -> None:
+    widths = payload["widths"]
+    table = Table(
+        title=f"dry run: {payload['rule']} (filters removed per layer)", box=box.SIMPLE_HEAD
+    )
+    table.add_column("method", no_wrap=True)
+    for layer in widths:
+        table.add_column(layer, justify="right")
+    for name, removed in payload["plans"].items():
+        table.add_row(name, *(f"{removed.get(layer, 0)}/{w}" for layer, w in widths.items()))
+    out_console.print(table)
+    for group in payload["groups"]:
+        out_console.print(group, highlight=False, soft_wrap=True)
+    out_console.print(f"scores: {payload['scores_folder']}")
 
 
 def prune(
@@ -91,6 +107,10 @@ def prune(
     threads: Annotated[
         int, typer.Option(min=1, help="CPU threads for torch (latency is measured with these).")
     ] = 1,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Score and plan only: print the filters each would cut."),
+    ] = False,
 ) -> None:
     """Prune a trained CNN by the Betti numbers of its filters' outputs, against baselines.
 
@@ -123,7 +143,13 @@ def prune(
             device=device.value,
             betti=betti,
         )
-        model, data, _info = load_task(checkpoint, dataset, data_dir=data_dir)
+        model, data, info = load_task(checkpoint, dataset, data_dir=data_dir)
+        if info["data_args_from"] == "defaults":
+            err_console.print(
+                f"[yellow]warning:[/] {checkpoint} does not record its data split; using the "
+                "loader's defaults (seed 0), so the test split may not be the held-out one.",
+                highlight=False,
+            )
         with make_progress() as bar:
             task = bar.add_task("pruning", total=None)
 
@@ -131,8 +157,17 @@ def prune(
                 bar.update(task, description=stage, completed=done, total=total)
 
             payload = run_pruning(
-                model, data, cfg, out, checkpoint=str(checkpoint), progress=progress
+                model,
+                data,
+                cfg,
+                out,
+                checkpoint=str(checkpoint),
+                progress=progress,
+                dry_run=dry_run,
             )
+    if dry_run:
+        _print_plans(payload)
+        return
     table = Table(
         title=f"{payload['rule']} on {dataset} ({payload['sample']['n_images']} images)",
         box=box.SIMPLE_HEAD,

@@ -456,6 +456,7 @@ def run_pruning(
     *,
     checkpoint: str | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Prune ``model`` with the Betti rule and the baselines; measure, save and report all.
 
@@ -474,12 +475,21 @@ def run_pruning(
         Path of the model's file, recorded in the results.
     progress : callable, optional
         ``progress(stage, done, total)`` per step.
+    dry_run : bool, default=False
+        Score and plan only: return ``{"plans": {method: {layer: n}}, "groups": [...]}`` (the
+        Torch-Pruning groups the Betti plan would cut) and write only ``scores/``.
 
     Returns
     -------
     dict
         The ``pruning.json`` payload: ``original`` and ``methods`` (see the module docstring)
         plus config, seeds, sample and environment.
+
+    Notes
+    -----
+    Resume keys are layered: scores depend on the model, data, sample and scorer settings;
+    pruned models also on the rule; fine-tuned ones also on the fine-tuning budget. Changing
+    only ``finetune_epochs`` re-uses the scores and the un-tuned measurements.
     """
     from bettiscope.pruning.report import plot_accuracy_vs_params, plot_scores, summary_markdown
 
@@ -494,12 +504,13 @@ def run_pruning(
     torch.manual_seed(cfg.seed)
     model = copy.deepcopy(model).to("cpu").eval()
     images, sample_index = sample_images(data, cfg.samples, cfg.seed)
+    full = cfg.to_dict()
     # through JSON once, so the resume check compares like with like (tuples become lists)
     config = json.loads(
         json.dumps(
             to_jsonable(
                 {
-                    "prune": cfg.to_dict(),
+                    "prune": full,
                     "checkpoint": checkpoint,
                     "dataset": data.to_dict() if hasattr(data, "to_dict") else None,
                     "model": model.config.to_dict(),
@@ -507,6 +518,21 @@ def run_pruning(
             )
         )
     )
+    base_key = {k: config[k] for k in ("checkpoint", "dataset", "model")}
+    score_key = {
+        **base_key,
+        **{k: config["prune"][k] for k in ("betti", "samples", "seed", "hrank_where", "device")},
+    }
+    rule_key = {
+        **score_key,
+        **{k: config["prune"][k] for k in ("threshold", "ratio", "scope", "min_keep")},
+    }
+    tune_key = {
+        **rule_key,
+        **{
+            k: config["prune"][k] for k in ("finetune_epochs", "finetune_lr", "finetune_batch_size")
+        },
+    }
     extra_base = {
         "class_names": list(getattr(data, "class_names", [])),
         "normalisation": {"mean": getattr(data, "mean", None), "std": getattr(data, "std", None)},
@@ -520,20 +546,31 @@ def run_pruning(
     for name, scorer in _scorers(cfg).items():
         report(f"scoring: {name}", done, steps_total)
         result = _state(
-            state, f"scores-{name}", partial(_score, scorer, model, images, cfg.device), config
+            state, f"scores-{name}", partial(_score, scorer, model, images, cfg.device), score_key
         )
         scores[name] = FilterScores.from_dict(result)
         scores[name].save(out / "scores")
     done += 1
+    plans = make_plans(scores, cfg)
+    if dry_run:
+        from bettiscope.pruning.removal import describe_plan
+
+        report("done", steps_total, steps_total)
+        return {
+            "rule": cfg.rule,
+            "plans": {name: counts(plan) for name, plan in plans.items()},
+            "widths": {layer: len(v) for layer, v in scores["betti"].scores.items()},
+            "groups": describe_plan(model, plans["betti"], data.test[0][:2]),
+            "scores_folder": str(out / "scores"),
+        }
 
     # 2. the original and every plan, pruned (and fine-tuned), measured, saved ---------------
-    plans = make_plans(scores, cfg)
     checkpoints = out / "checkpoints"
     original = _state(
         state,
         "original",
         partial(_measure_original, model, data, cfg, checkpoints / "original.pt", extra_base),
-        config,
+        {**base_key, "device": cfg.device},
     )
     original["filters_removed"] = {layer: 0 for layer in scores["betti"].scores}
     done += 1
@@ -552,12 +589,12 @@ def run_pruning(
         history = [step.to_dict() for step in prune_filters(pruned, plans[name], data.test[0][:2])]
         extra = {**extra_base, "pruning": {"method": name, "rule": cfg.rule, **base}}
         job = partial(_measure_pruned, pruned, data, cfg, checkpoints, name, base, history, extra)
-        entries[name] = _state(state, name, partial(job, False), config)
+        entries[name] = _state(state, name, partial(job, False), rule_key)
         done += 1
         if cfg.finetune_epochs:
             report(f"fine-tuning: {name}", done, steps_total)
             entries[f"{name}-finetuned"] = _state(
-                state, f"{name}-finetuned", partial(job, True), config
+                state, f"{name}-finetuned", partial(job, True), tune_key
             )
             done += 1
     original_finetuned = None
@@ -576,7 +613,7 @@ def run_pruning(
                 extra_base,
                 finetune=True,
             ),
-            config,
+            {**tune_key, "finetuned_original": True},
         )
 
     # 3. latency, all saved models interleaved ---------------------------------------------------
@@ -595,7 +632,13 @@ def run_pruning(
             cfg.latency_batches,
             cfg.latency_repeats,
         ),
-        {**config, "models": sorted(paths)},
+        {
+            **tune_key,
+            "latency": [cfg.latency_repeats, list(cfg.latency_batches)],
+            "models": sorted(paths),
+            # a re-measured or re-tuned model has a new file: its size/mtime invalidate this
+            "files": {key: [p.stat().st_size, p.stat().st_mtime_ns] for key, p in paths.items()},
+        },
     )
     for key, entry in every.items():
         entry["latency_ms"] = latency[key]

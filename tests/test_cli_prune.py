@@ -86,4 +86,5 @@ def test_dry_run_plans_without_pruning(checkpoint, tmp_path):
     assert "4/8" in result.stdout and "3/6" in result.stdout  # half of each layer
     assert "Pruning Group" in result.stdout
     assert (tmp_path / "scores" / "betti.csv").exists()
+    assert (tmp_path / "figures" / "score_distributions.png").exists()
     assert not (tmp_path / "pruning.json").exists() and not (tmp_path / "checkpoints").exists()

@@ -477,7 +477,8 @@ def run_pruning(
         ``progress(stage, done, total)`` per step.
     dry_run : bool, default=False
         Score and plan only: return ``{"plans": {method: {layer: n}}, "groups": [...]}`` (the
-        Torch-Pruning groups the Betti plan would cut) and write only ``scores/``.
+        Torch-Pruning groups the Betti plan would cut) and write only ``scores/`` and
+        ``figures/score_distributions.png``.
 
     Returns
     -------
@@ -555,6 +556,9 @@ def run_pruning(
     if dry_run:
         from bettiscope.pruning.removal import describe_plan
 
+        plot_scores(
+            scores["betti"], plans["betti"], out / "figures" / "score_distributions.png", cfg
+        )
         report("done", steps_total, steps_total)
         return {
             "rule": cfg.rule,

@@ -88,3 +88,11 @@ def test_dry_run_plans_without_pruning(checkpoint, tmp_path):
     assert (tmp_path / "scores" / "betti.csv").exists()
     assert (tmp_path / "figures" / "score_distributions.png").exists()
     assert not (tmp_path / "pruning.json").exists() and not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_cuda_without_cuda_is_a_clear_error(checkpoint, tmp_path):
+    result = invoke(
+        "--checkpoint", checkpoint, "--dataset", "digits", "--out", tmp_path, "--device", "cuda"
+    )
+    assert result.exit_code == 2 and "CUDA is not available" in result.stderr

@@ -170,6 +170,9 @@ class PruneConfig:
             raise ValueError("PruneConfig: latency_batches must list batch sizes >= 1.")
         if isinstance(self.betti, dict):
             self.betti = BettiConfig(**self.betti)
+        from bettiscope.training import resolve_device
+
+        resolve_device(self.device)  # fail now, not after scoring, if CUDA is asked for but absent
 
     @property
     def rule(self) -> str:
@@ -251,9 +254,13 @@ def measure_latencies(
 
 
 def _accuracy(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], device: str) -> float:
-    from bettiscope.training import evaluate
+    from bettiscope.training import evaluate, resolve_device
 
-    _, accuracy = evaluate(model, data, device=device, batch_size=1024)
+    target = resolve_device(device)
+    try:
+        _, accuracy = evaluate(model.to(target), data, device=target, batch_size=1024)
+    finally:
+        model.to("cpu")
     return float(accuracy)
 
 
@@ -390,10 +397,13 @@ def _state(folder: Path, key: str, compute: Callable[[], Any], config: dict[str,
 
 def _score(scorer: Any, model: nn.Module, images: torch.Tensor, device: str) -> dict[str, Any]:
     """One scorer's result as a dict (the model is moved to ``device`` and back)."""
+    from bettiscope.training import resolve_device
+
     if not scorer.needs_data:
         return scorer.score(model).to_dict()
+    target = resolve_device(device)
     try:
-        return scorer.score(model.to(device), images.to(device)).to_dict()
+        return scorer.score(model.to(target), images.to(target)).to_dict()
     finally:
         model.to("cpu")
 

@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from bettiscope._validation import Interval, Options, check_param
-from bettiscope.storage import atomic_write_json, atomic_write_text, read_json
+from bettiscope.storage import atomic_write_json, atomic_write_text, environment_info, read_json
 
 __all__ = [
     "SCORERS",
@@ -169,7 +169,8 @@ class FilterScores:
     def save(self, folder: str | Path) -> tuple[Path, Path]:
         """Write ``<folder>/<method>.json`` and ``.csv`` atomically; return both paths."""
         folder = Path(folder)
-        json_path = atomic_write_json(folder / f"{self.method}.json", self.to_dict())
+        payload = {**self.to_dict(), "environment": environment_info()}
+        json_path = atomic_write_json(folder / f"{self.method}.json", payload)
         csv_path = atomic_write_text(folder / f"{self.method}.csv", self.to_csv())
         return json_path, csv_path
 

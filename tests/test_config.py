@@ -52,7 +52,7 @@ def test_overrides_parse_values() -> None:
             "compare.seeds=7",
             "compare.activations=relu, tanh",
             "compare.lr_grid=[0.1, 1]",
-            "pruning.threshold=300",
+            "pruning.threshold=250",
             "pruning.ratio=null",
             "shapes.enabled=false",
             "run.ray_address=ray://head:10001",
@@ -61,7 +61,7 @@ def test_overrides_parse_values() -> None:
     assert cfg.compare.seeds == 7
     assert cfg.compare.activations == ["relu", "tanh"]
     assert cfg.compare.lr_grid == [0.1, 1.0]
-    assert cfg.pruning.threshold == 300.0 and isinstance(cfg.pruning.threshold, float)
+    assert cfg.pruning.threshold == 250.0 and isinstance(cfg.pruning.threshold, float)
     assert cfg.pruning.ratio is None
     assert cfg.shapes.enabled is False
     assert cfg.run.ray_address == "ray://head:10001"
@@ -118,13 +118,15 @@ class TestErrors:
         ("override", "message"),
         [
             ("compare.seeds=0", r"setting compare.seeds: must be >= 1; got 0"),
-            ("pruning.ratio=1.5", r"setting pruning.ratio: must be between 0 and 1"),
+            ("pruning.threshold=null;pruning.ratio=1.5", r"pruning.ratio: must be between 0 and 1"),
+            ("pruning.ratio=0.3", r"setting pruning.threshold: give one rule: .* or ratio; set"),
+            ("pruning.threshold=null", r"setting pruning.threshold: give one rule"),
             ("run.workers=0", r"setting run.workers: must be >= 1"),
         ],
     )
     def test_out_of_range(self, override: str, message: str) -> None:
         with pytest.raises(ValueError, match=message):
-            apply_overrides(DemoConfig(), [override])
+            apply_overrides(DemoConfig(), override.split(";"))
 
     def test_malformed_override(self) -> None:
         with pytest.raises(ValueError, match=r"write an override as section.key=value"):

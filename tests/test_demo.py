@@ -301,3 +301,28 @@ def test_compare_stage_tiny(tmp_path) -> None:
     assert "2 evaluation seeds (the full study: 10)" in stage["budget"]
     assert "not evidence for or against" in stage["notes"][0]
     assert (run / "jobs" / "compare" / "results.json").exists()
+
+
+@pytest.mark.slow
+def test_pruning_stage_tiny(tmp_path) -> None:
+    pytest.importorskip("bettiscope.pruning.flow")
+    run = tmp_path / "run"
+    cfg = _stage_only(
+        "pruning",
+        "pruning.epochs=1",
+        "pruning.samples=60",
+        "pruning.finetune_epochs=0",
+        "pruning.baselines=random,l1",
+    )
+    stage = run_demo(run, cfg)["stages"]["pruning"]
+    assert stage["status"] == "done", stage.get("reason")
+    methods = stage["data"]["pruning"]["methods"]
+    assert [m["name"] for m in methods] == ["betti", "random", "l1"]
+    rows = stage["tables"][0]["rows"]
+    assert [r[0] for r in rows] == ["original", "betti", "random", "l1"]
+    original = stage["data"]["pruning"]["original"]
+    assert rows[0][3]["text"] == f"{original['accuracy']:.4f}"
+    assert stage["data"]["rule"] == "betti > 300"
+    assert (run / "jobs" / "pruning" / "train" / "model.pt").exists()
+    assert (run / "jobs" / "pruning" / "prune" / "pruning.json").exists()
+    assert "1 training epochs, 60 images scored" in stage["budget"]

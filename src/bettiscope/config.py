@@ -84,11 +84,15 @@ class RunSettings:
     workers: int = 2
     #: Torch device for training ("cpu", "cuda", "cuda:1").
     device: str = "cpu"
+    #: Torch CPU threads for work done in the main process (workers always use 1); more than
+    #: one slows these small models down on a busy machine.
+    threads: int = 1
     #: Base seed; every job derives its own seed from it and records it.
     seed: int = 0
 
     def __post_init__(self) -> None:
         _check(self.workers >= 1, "run.workers", f"must be >= 1; got {self.workers}.")
+        _check(self.threads >= 1, "run.threads", f"must be >= 1; got {self.threads}.")
 
 
 @dataclass
@@ -188,21 +192,35 @@ class PruningSettings:
     """Stage 4: a CNN trained on digits, pruned by the Betti rule and by the baselines."""
 
     enabled: bool = True
+    #: Image data set (offline: "digits", scikit-learn's 8x8 digits).
     dataset: str = "digits"
     model: Literal["vgg", "resnet"] = "vgg"
+    #: Training epochs of the CNN before pruning.
     epochs: int = 10
-    #: Images whose feature maps form each filter's point cloud.
-    samples: int = 300
-    #: The paper's rule: remove every filter whose Betti number is above this.
-    threshold: float | None = None
-    #: Alternatively remove this fraction of filters with the highest scores.
-    ratio: float | None = 0.3
+    #: Training images whose feature maps form each filter's point cloud.
+    samples: int = 500
+    #: The paper's rule: remove every filter whose Betti score is above this.
+    threshold: float | None = 300.0
+    #: Instead of the threshold: remove this fraction of filters with the highest scores.
+    ratio: float | None = None
+    #: Fine-tuning epochs after pruning, the same for every method (0 = none).
     finetune_epochs: int = 2
+    #: Baselines to compare ("all", or names: random, l1, hrank, l1-matched, ...).
     baselines: list[str] = field(default_factory=lambda: ["all"])
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "pruning.epochs", f"must be >= 1; got {self.epochs}.")
         _check(self.samples >= 2, "pruning.samples", f"must be >= 2; got {self.samples}.")
+        _check(
+            self.threshold is None or self.ratio is None,
+            "pruning.threshold",
+            "give one rule: threshold (the paper's 300) or ratio; set the other to null.",
+        )
+        _check(
+            self.threshold is not None or self.ratio is not None,
+            "pruning.threshold",
+            "give one rule: threshold (the paper's 300) or ratio.",
+        )
         _check(
             self.ratio is None or 0 < self.ratio < 1,
             "pruning.ratio",

@@ -100,7 +100,7 @@ p { margin: 6px 0 10px; }
 .note { color: var(--muted); font-size: 13.5px; }
 .table-wrap { overflow-x: auto; margin: 6px 0 14px; }
 table.data { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; }
-table.data th, table.data td { padding: 4px 10px; border-bottom: 1px solid var(--line);
+table.data th, table.data td { padding: 4px 8px; border-bottom: 1px solid var(--line);
                                text-align: right; white-space: nowrap; }
 table.data th { background: var(--soft); font-weight: 600; border-bottom: 2px solid var(--line); }
 table.data td:first-child, table.data th:first-child { text-align: left; }

@@ -321,7 +321,7 @@ def test_pruning_stage_tiny(tmp_path) -> None:
     rows = stage["tables"][0]["rows"]
     assert [r[0] for r in rows] == ["original", "betti", "random", "l1"]
     original = stage["data"]["pruning"]["original"]
-    assert rows[0][3]["text"] == f"{original['accuracy']:.4f}"
+    assert rows[0][2]["text"] == f"{original['accuracy']:.4f}"
     assert stage["data"]["rule"] == "betti > 300"
     assert (run / "jobs" / "pruning" / "train" / "model.pt").exists()
     assert (run / "jobs" / "pruning" / "prune" / "pruning.json").exists()

@@ -138,7 +138,7 @@ class CompareSettings:
         default_factory=lambda: ["proposed", "relu", "leaky_relu", "tanh"]
     )
     #: Paired evaluation seeds per activation (the full study uses >= 10).
-    seeds: int = 3
+    seeds: int = 5
     #: Seeds on which the learning rate is tuned (the full study uses 3).
     tuning_seeds: int = 1
     #: Epoch budget per run; a run that has not reached the target by then counts as a miss.

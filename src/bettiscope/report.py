@@ -281,7 +281,9 @@ def render_html(results: dict[str, Any], run_dir: str | os.PathLike[str]) -> str
     for key, stage in stages.items():
         body.append(_stage(key, stage, run_dir))
     body.append('<h2 id="settings">Settings and environment</h2>')
-    config_text = yaml.safe_dump(results.get("config", {}), sort_keys=False)
+    config_text = yaml.safe_dump(
+        results.get("config", {}), sort_keys=False, default_flow_style=None, width=70
+    )
     body.append(
         '<div class="cols"><div><h3>Settings (resolved)</h3>'
         f"<pre>{_e(config_text)}</pre></div>"

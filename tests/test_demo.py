@@ -326,3 +326,21 @@ def test_pruning_stage_tiny(tmp_path) -> None:
     assert (run / "jobs" / "pruning" / "train" / "model.pt").exists()
     assert (run / "jobs" / "pruning" / "prune" / "pruning.json").exists()
     assert "1 training epochs, 60 images scored" in stage["budget"]
+
+
+@pytest.mark.slow
+def test_ray_backend_gives_the_same_results(tmp_path) -> None:
+    pytest.importorskip("ray")
+    pytest.importorskip("bettiscope.datasets.registry")
+    cfg = _stage_only("datasets", "datasets.names=D-I,disks-grid", "datasets.plot_points=200")
+    local = run_demo(tmp_path / "local", cfg)["stages"]["datasets"]["data"]["datasets"]
+    on_ray = apply_overrides(cfg, ["run.backend=ray"])
+    results = run_demo(tmp_path / "ray", on_ray)
+    assert results["backend"] == "ray"
+    remote = results["stages"]["datasets"]["data"]["datasets"]
+
+    def numbers(records):
+        return [(r["name"], [(c["true"], c["measured"]) for c in r["classes"]]) for r in records]
+
+    assert numbers(remote) == numbers(local)
+    assert (tmp_path / "ray" / "jobs" / "datasets" / "D-I.json").exists()

@@ -30,6 +30,7 @@ import logging
 import math
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -808,7 +809,9 @@ def stage_pruning(ctx: RunContext) -> dict[str, Any]:
                     "text": f"{entry['accuracy']:.4f}",
                     "tone": "bad" if drop < -0.02 else "",
                 },
-                f"{entry['params']:,} ({entry['params'] / original['params']:.0%})",
+                f"{entry['params']:,} ({entry['params'] / original['params']:.0%})".replace(
+                    ",", "\u2009"
+                ),
                 entry["macs"],
                 entry["file_bytes"] / 1024,
                 _latency_text(latency),
@@ -1124,7 +1127,21 @@ def _run_stage(spec: StageSpec, ctx: RunContext, results: dict[str, Any]) -> Non
     log.info("stage %s: start", spec.key)
     started = time.perf_counter()
     try:
-        outcome = spec.run(ctx)
+        # library warnings (numerical edge cases, skipped files) go to the log, not the terminal
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                outcome = spec.run(ctx)
+            finally:
+                for warning in caught:
+                    log.warning(
+                        "stage %s: %s: %s (%s:%s)",
+                        spec.key,
+                        warning.category.__name__,
+                        warning.message,
+                        warning.filename,
+                        warning.lineno,
+                    )
     except StageUnavailable as why:
         outcome = {"status": "unavailable", "reason": str(why)}
         log.info("stage %s: not available: %s", spec.key, why)

@@ -16,7 +16,9 @@ file system for results), and on a re-run skips the jobs whose file already exis
 
 Job functions must be picklable (defined at module top level, not lambdas or closures) and their
 items and results picklable too; for :func:`map_resumable`, results must also be JSON-serialisable
-(see :func:`bettiscope.storage.to_jsonable`).
+(see :func:`bettiscope.storage.to_jsonable`). Local workers are *spawned*, so a script that uses
+:class:`LocalExecutor` must keep its top-level code under ``if __name__ == "__main__":`` (each
+worker imports the script; unguarded code would run again there and break the pool).
 """
 
 from __future__ import annotations

@@ -197,3 +197,19 @@ def test_parametrised_names() -> None:
         get_activation("fold(0.25)")
     with pytest.raises(ValueError, match="Cannot read activation"):
         get_activation("fold slope")
+
+
+def test_proposed_is_the_frozen_fold() -> None:
+    module = get_activation("proposed")
+    x = torch.linspace(-3, 3, 13)
+    assert torch.equal(module(x), x.abs())  # max(x, -x) = |x|
+    assert get_activation("proposed", slope=0.5).slope == 0.5  # the rest of the family
+
+
+def test_fold_matches_its_formula_and_gradient() -> None:
+    x = torch.randn(200, requires_grad=True)
+    for slope in (0.0, 0.3, 1.0):
+        y = Fold(slope=slope)(x)
+        assert torch.allclose(y, torch.maximum(x, -slope * x))
+        (grad,) = torch.autograd.grad(y.sum(), x)
+        assert torch.allclose(grad, torch.where(x > 0, 1.0, -slope))

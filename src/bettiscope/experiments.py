@@ -883,6 +883,17 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
         per[activation] = row
     mechanism = _mechanism(evaluation)
     betti = {a: mean_betti_by_layer([r for r in evaluation if r["activation"] == a]) for a in per}
+    # the Naitzat study averages well-trained networks only (100% training accuracy)
+    betti_converged = {
+        a: mean_betti_by_layer(
+            [
+                r
+                for r in evaluation
+                if r["activation"] == a and r["epochs_to_train_target"] is not None
+            ]
+        )
+        for a in per
+    }
     at_relu_lr = {}
     for activation in config.activations:
         runs = [r for r in records if r["phase"] == "relu_lr" and r["activation"] == activation]
@@ -899,6 +910,7 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
         "lrs": lrs,
         "mechanism": mechanism,
         "betti_by_layer": betti,
+        "betti_by_layer_converged": betti_converged,
         "at_relu_lr": at_relu_lr,
     }
 

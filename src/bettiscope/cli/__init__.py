@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Annotated
 
 import typer
 
 from bettiscope import __version__
-from bettiscope.cli import betti as betti_cmd
-from bettiscope.cli import compare as compare_cmd
-from bettiscope.cli import data as data_cmd
-from bettiscope.cli import demo as demo_cmd
-from bettiscope.cli import prune as prune_cmd
-from bettiscope.cli import report as report_cmd
-from bettiscope.cli import trace as trace_cmd
-from bettiscope.cli import train as train_cmd
 from bettiscope.cli._common import state
 
-app = typer.Typer(
-    name="bettiscope",
-    help="Look at neural networks through topology.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    add_completion=False,
-)
+#: name -> (module in bettiscope.cli, attribute, is a sub-app). Modules are imported only when
+#: their command runs: several pull in torch, which costs seconds of start-up that `betti` and
+#: `data` do not need.
+COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "betti": ("betti", "betti", False),
+    "data": ("data", "app", True),
+    "trace": ("trace", "trace", False),
+    "compare": ("compare", "compare", False),
+    "train": ("train", "train_command", False),
+    "prune": ("prune", "prune", False),
+    "demo": ("demo", "demo", False),
+    "report": ("report", "report", False),
+}
 
 
 def _version(value: bool) -> None:
@@ -32,7 +32,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     version: Annotated[
@@ -43,16 +42,37 @@ def root(
     state.quiet = quiet
 
 
-app.command("betti")(betti_cmd.betti)
-app.command("demo")(demo_cmd.demo)
-app.command("report")(report_cmd.report)
-app.command("trace")(trace_cmd.trace)
-app.command("compare")(compare_cmd.compare)
-app.command("train")(train_cmd.train_command)
-app.add_typer(data_cmd.app, name="data")
-app.command("prune")(prune_cmd.prune)
+def build_app(only: str | None = None) -> typer.Typer:
+    """The Typer application with every command, or only the command ``only``."""
+    application = typer.Typer(
+        name="bettiscope",
+        help="Look at neural networks through topology.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        add_completion=False,
+    )
+    application.callback()(root)  # a callback keeps it a group even with one command
+    for name, (module_name, attribute, is_group) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(f"bettiscope.cli.{module_name}"), attribute)
+        if is_group:
+            application.add_typer(target, name=name)
+        else:
+            application.command(name)(target)
+    return application
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `from bettiscope.cli import app` (tests, embedding) gets the full application, built once.
+    if name == "app":
+        application = build_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: load only the command asked for."""
+    requested = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    build_app(requested if requested in COMMANDS else None)()

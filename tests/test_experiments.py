@@ -192,3 +192,32 @@ def test_parametrised_activations_and_first_seed() -> None:
     assert run_id(specs[0]) == "eval-fold_slope=0.25-lr0.03-seed2000"
     with pytest.raises(ValueError, match=r"activation 'fold\(slope=3\)'"):
         _config(activations=["fold(slope=3)"])
+
+
+def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
+    from dataclasses import replace
+
+    from bettiscope.experiments import build_task, run_id
+    from bettiscope.training import train
+
+    config = _config(lr_grid=[0.02], max_epochs=6, trace_every=2)
+    specs = evaluation_specs(config, {a: {"lr": 0.02} for a in config.activations})
+    spec = {**specs[0], "checkpoint_dir": str(tmp_path), "target_train_acc": 1.0}
+    other = {**specs[1], "checkpoint_dir": str(tmp_path)}
+    assert run_id(spec) != run_id(other)
+    # an interrupted run: 2 epochs checkpointed where execute_run looks for them
+    task = build_task(spec["task"])
+    cfg = replace(
+        task.train_defaults,
+        lr=0.02,
+        epochs=6,
+        seed=spec["seed"],
+        target_train_acc=1.0,
+        target_val_acc=None,
+        checkpoint_path=str(tmp_path / f"{run_id(spec)}.pt"),
+        checkpoint_every=10,
+    )
+    train(task.build_model(spec["activation"], spec["seed"]), task.train, replace(cfg, epochs=2))
+    record = execute_run(spec)
+    assert record["resumed_from"] == 2
+    assert list(tmp_path.iterdir()) == []  # checkpoint and partial trace removed when done

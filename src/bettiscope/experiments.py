@@ -592,12 +592,13 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
     checkpoint_dir = spec.get("checkpoint_dir")
     if checkpoint_dir is not None:
         base = Path(checkpoint_dir) / run_id(spec)
+        # not with_suffix: a run id such as "...-lr0.02-seed0" contains dots
         cfg = replace(
             cfg,
-            checkpoint_path=str(base.with_suffix(".pt")),
+            checkpoint_path=f"{base}.pt",
             checkpoint_every=max(10, spec.get("trace_every") or 50),
         )
-        partial_trace = base.with_suffix(".trace.json")
+        partial_trace = Path(f"{base}.trace.json")
     recorder = None
     trace_every = spec.get("trace_every")
     if trace_every is not None and task.probe_inputs is not None:
@@ -632,6 +633,7 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
         "epochs_to_train_target": history.epochs_to_train_target,
         "epochs_to_val_target": history.epochs_to_val_target,
         "stopped": history.stopped,
+        "resumed_from": history.resumed_from,
         "epochs": history.epochs,
         "steps": history.steps,
         "seconds": float(sum(history.column("seconds"))),

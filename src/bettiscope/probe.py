@@ -621,10 +621,19 @@ def plot_trace_heatmap(
                 np.ma.masked_invalid(matrix), aspect="auto", cmap=cmap, origin="upper"
             )
             if matrix.size <= 400:
+                top = np.nanmax(matrix) if np.isfinite(matrix).any() else 0.0
                 for (i, j), value in np.ndenumerate(matrix):
                     if np.isfinite(value):
+                        # dark text on the bright end of viridis, light text elsewhere
+                        bright = top > 0 and value > 0.6 * top
                         ax.text(
-                            j, i, f"{value:.0f}", ha="center", va="center", fontsize=6, color="w"
+                            j,
+                            i,
+                            f"{value:.0f}",
+                            ha="center",
+                            va="center",
+                            fontsize=6,
+                            color="k" if bright else "w",
                         )
             ax.set_xticks(range(len(epochs)), [str(e) for e in epochs], fontsize=6, rotation=90)
             ax.set_yticks(range(len(layers)), layers, fontsize=6)

@@ -88,7 +88,11 @@ def main() -> None:
     # in-run baseline: uncollapsed GUDHI on the first few cells (input first: the largest cloud)
     reps = capture(model, X)
     labels = predict(model, X)
-    cells = [(layer, c) for c in (0, 1) for layer in reps][: args.baseline_cells]
+    # the largest clouds first: those are the cells that decide the cost
+    cells = sorted(
+        ((layer, c) for c in (0, 1) for layer in reps),
+        key=lambda cell: -int((labels == cell[1]).sum()),
+    )[: args.baseline_cells]
     baseline = []
     for layer, c in cells:
         points = reps[layer].numpy()[labels == c]

@@ -221,3 +221,11 @@ def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
     record = execute_run(spec)
     assert record["resumed_from"] == 2
     assert list(tmp_path.iterdir()) == []  # checkpoint and partial trace removed when done
+
+
+def test_speedup_interval_with_baseline_misses_is_open_ended() -> None:
+    relu = [100, math.inf, 120, math.inf, 90, math.inf, 110, 95]
+    other = [50, 60, 70, 55, 65, 52, 58, 61]
+    result = speedup_interval(relu, other, resamples=2000)
+    assert result["speedup"] == pytest.approx(np.median(relu) / np.median(other))
+    assert result["high"] == math.inf and result["low"] > 1.0

@@ -741,7 +741,9 @@ def speedup_interval(
     defined = ratios[~np.isnan(ratios)]
     alpha = (1.0 - confidence) / 2.0
     if len(defined):
-        low, high = np.quantile(defined, [alpha, 1.0 - alpha])
+        # the empirical quantile (no interpolation): interpolating next to an infinite ratio
+        # (ReLU missed, the activation did not) would give NaN instead of inf
+        low, high = np.quantile(defined, [alpha, 1.0 - alpha], method="inverted_cdf")
     else:
         low = high = math.nan
     return {

@@ -1010,7 +1010,8 @@ def plot_betti_by_layer(
                 mean = np.array([np.nan if m is None else m[dim] for m in data["mean"][c]])
                 std = np.array([np.nan if s is None else s[dim] for s in data["std"][c]])
                 ax = axes[row][dim]
-                ax.plot(x, mean, marker="o", ms=3, label=activation)
+                count = max(data["n"][c])
+                ax.plot(x, mean, marker="o", ms=3, label=f"{activation} (n={count})")
                 ax.fill_between(x, mean - std / 2, mean + std / 2, alpha=0.15)
     for row, c in enumerate(classes):
         for dim in range(dims):
@@ -1225,6 +1226,12 @@ def run_compare(
     plot_fraction_converged(
         evaluation, config.max_epochs, out / "fraction_converged.png", title=title
     )
-    plot_betti_by_layer(summary["betti_by_layer"], out / "betti_by_layer.png", title=title)
+    # as in the Naitzat study: well-trained networks only, where an activation has any
+    converged = summary["betti_by_layer_converged"]
+    plot_betti_by_layer(
+        {a: converged[a] or summary["betti_by_layer"][a] for a in converged},
+        out / "betti_by_layer.png",
+        title=f"{title}; networks at 100% training accuracy (all runs where none)",
+    )
     atomic_write_text(out / "summary.md", render_summary_md(to_jsonable(results)))
     return to_jsonable(results)

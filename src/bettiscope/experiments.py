@@ -1082,11 +1082,14 @@ def render_summary_md(results: dict[str, Any]) -> str:
         for activation, row in summary["activations"].items():
             cell = row[label]
             speed = cell.get("speedup_vs_relu")
-            speed_text = (
-                "baseline"
-                if speed is None
-                else f"{_fmt(speed['speedup'])} [{_fmt(speed['low'])}, {_fmt(speed['high'])}]"
-            )
+            if speed is None:
+                speed_text = "baseline"
+            elif speed["speedup"] is None:  # NaN in JSON: both medians infinite
+                speed_text = "undefined (both missed)"
+            else:
+                speed_text = (
+                    f"{_fmt(speed['speedup'])} [{_fmt(speed['low'])}, {_fmt(speed['high'])}]"
+                )
             wilcoxon = cell.get("wilcoxon_vs_relu")
             lines.append(
                 f"| {activation} | {_fmt(row['lr'])} | {cell['success_rate']:.0%} | "

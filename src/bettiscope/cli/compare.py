@@ -149,7 +149,9 @@ def _render(results: dict[str, Any], out: Path) -> None:
         cell = row["train_target"]
         speed = cell.get("speedup_vs_relu")
         speed_text = "baseline"
-        if speed is not None:
+        if speed is not None and speed["speedup"] is None:
+            speed_text = "undefined (both missed)"
+        elif speed is not None:
             speed_text = f"{_g(speed['speedup'])} [{_g(speed['low'])}, {_g(speed['high'])}]"
         p = cell.get("wilcoxon_vs_relu", {}).get("p_value")
         table.add_row(

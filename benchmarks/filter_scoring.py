@@ -45,7 +45,7 @@ from bettiscope.datasets.images import load_image_dataset
 from bettiscope.models.cnn import CNNConfig, build_cnn, load_model
 from bettiscope.pruning import BettiScorer, capture_maps, conv_layers
 from bettiscope.pruning._kernel import rms_pairwise_distance
-from bettiscope.storage import atomic_path, atomic_write_json, environment_info
+from bettiscope.storage import atomic_write_json, environment_info, save_figure
 from bettiscope.topology import betti_numbers, subsample
 from bettiscope.training import TrainConfig, train
 
@@ -137,9 +137,7 @@ def draw(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     ax.set_xlim(min(values) / 2, max(values) * 30)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

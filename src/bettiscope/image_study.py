@@ -38,10 +38,10 @@ from bettiscope.datasets.images import (
 )
 from bettiscope.models.cnn import KINDS, CNNConfig, build_cnn, save_model
 from bettiscope.storage import (
-    atomic_path,
     atomic_write_json,
     environment_info,
     read_json,
+    save_figure,
 )
 from bettiscope.training import TrainConfig, TrainHistory, evaluate, train
 
@@ -173,9 +173,7 @@ def plot_training_curve(
         ax.legend(fontsize=8)
     if title:
         figure.suptitle(title)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=110)
-    return Path(path)
+    return save_figure(figure, path, dpi=110)
 
 
 def run_train(

@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from bettiscope.storage import atomic_path, atomic_write_text, read_json
+from bettiscope.storage import atomic_write_text, read_json
+from bettiscope.storage import save_figure as storage_save_figure
 
 __all__ = [
     "STAGE_KEYS",
@@ -337,13 +338,8 @@ def render_report(
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
-    """Save a Matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
+    """Save a report figure as PNG atomically, trimmed, and close it."""
+    return storage_save_figure(fig, path, dpi=dpi, tight=True)
 
 
 def heatmap_grid(

@@ -31,6 +31,7 @@ __all__ = [
     "environment_info",
     "load_point_cloud",
     "read_json",
+    "save_figure",
     "save_point_cloud",
     "to_jsonable",
 ]
@@ -82,6 +83,23 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def save_figure(
+    figure: Any, path: str | os.PathLike[str], *, dpi: int = 120, tight: bool = False
+) -> Path:
+    """Save a Matplotlib figure atomically and close it (the format follows the suffix, PNG
+    by default). ``tight=True`` trims the margins (``bbox_inches="tight"``)."""
+    import matplotlib.pyplot as plt
+
+    target = Path(path)
+    extra = {"bbox_inches": "tight"} if tight else {}
+    try:
+        with atomic_path(target) as temporary:
+            figure.savefig(temporary, format=target.suffix.lstrip(".") or "png", dpi=dpi, **extra)
+    finally:
+        plt.close(figure)
+    return target
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -21,9 +21,9 @@ import numpy as np
 from bettiscope import __version__
 from bettiscope.storage import (
     DataFileError,
-    atomic_path,
     environment_info,
     load_point_cloud,
+    save_figure,
     save_point_cloud,
 )
 
@@ -439,10 +439,4 @@ def plot_dataset(
     shown = f" ({len(X):,} of {data.n_points:,} points shown)" if len(X) < data.n_points else ""
     axes.set_title(title or f"{data.name}: {data.n_points:,} points{shown}", fontsize=10)
     figure.tight_layout()
-    target = Path(path)
-    try:
-        with atomic_path(target) as temporary:
-            figure.savefig(temporary, format=target.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(figure)
-    return target
+    return save_figure(figure, path, dpi=100)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from bettiscope.storage import atomic_path
+from bettiscope.storage import save_figure
 
 __all__ = ["plot_accuracy_vs_params", "plot_scores", "summary_markdown", "table_rows"]
 
@@ -34,9 +34,7 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+    save_figure(fig, path)
 
 
 def plot_scores(

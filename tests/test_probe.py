@@ -190,3 +190,16 @@ def test_run_trace_writes_and_resumes(tmp_path) -> None:
             every=2,
             config={"dataset": "circles"},
         )
+
+
+def test_overflowing_layer_is_recorded_not_raised() -> None:
+    X, _ = _two_circles()
+    blow_up = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    with torch.no_grad():
+        blow_up[0].weight.fill_(float("inf"))  # every representation overflows
+    result = layer_betti(
+        blow_up, X, measure={"metric": "knn-hop", "k": 8, "scale": 2.5, "stride": 1}, layers=["0"]
+    )
+    notes = {note for per_class in result.notes.values() for note in per_class.values()}
+    assert any("NaN or infinite" in note for note in notes)
+    assert all(result.betti[c][1] is None for c in result.classes if result.n_class[c] > 0)

@@ -328,6 +328,15 @@ def _class_betti(points: np.ndarray, params: dict[str, Any]) -> tuple[list[int] 
     stride = int(params.get("stride", 1))
     if len(points) == 0:
         return None, 0, "no input is assigned to this class"
+    finite = np.isfinite(points).all(axis=1)
+    if not finite.all():
+        # e.g. an unbounded activation (parabolic cone) overflowing on inputs far from the data
+        return (
+            None,
+            0,
+            f"{int((~finite).sum())} of {len(points)} points are NaN or infinite at this layer "
+            "(the network overflowed)",
+        )
     k = params.get("k")
     if params.get("metric") == "knn-hop" and k is not None:
         strided = math.ceil(len(points) / stride)

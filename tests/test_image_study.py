@@ -104,3 +104,50 @@ def test_tiny_comparison_end_to_end(tmp_path):
     assert (tmp_path / "betti_by_layer.png").exists()
     # cached task: the same spec builds the same object within a process
     assert build_task(config.task()) is build_task(config.task())
+
+
+def test_compare_cli_passes_image_options(tmp_path) -> None:
+    """`bettiscope compare --dataset digits --classes 3,5 --limit ...` runs a binary CNN study."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from bettiscope.cli import app
+
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--dataset",
+            "digits",
+            "--classes",
+            "3,5",
+            "--limit",
+            "120",
+            "--activations",
+            "relu,tanh",
+            "--seeds",
+            "1",
+            "--tuning-seeds",
+            "1",
+            "--lr-grid",
+            "0.01",
+            "--max-epochs",
+            "2",
+            "--trace-every",
+            "0",
+            "--bootstrap",
+            "100",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "results.json").read_text())["config"]
+    assert config["task_kind"] == "cnn"
+    assert config["task_options"]["classes"] == [3, 5]
+    assert config["task_options"]["limit"] == 120
+    assert config["task_options"]["batch_size"] == 32

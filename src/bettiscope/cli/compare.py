@@ -29,6 +29,13 @@ def _floats(text: str) -> list[float]:
     return values
 
 
+def _classes(text: str | None) -> list[int | str] | None:
+    """'3,5' -> [3, 5]; names stay strings (image folders)."""
+    if text is None:
+        return None
+    return [int(c) if c.lstrip("-").isdigit() else c for c in _split(text, "--classes")]
+
+
 def compare(
     dataset: Annotated[
         str, typer.Option(help="Data set name (D-I, D-II, ...; digits for CNNs) or a file.")
@@ -66,8 +73,28 @@ def compare(
     ] = False,
     width: Annotated[int, typer.Option(min=1, help="MLP hidden units per layer.")] = 15,
     depth: Annotated[int, typer.Option(min=1, help="MLP dense layers incl. output.")] = 10,
-    val_fraction: Annotated[float, typer.Option(help="Share of each class held out.")] = 0.2,
-    batch_size: Annotated[int | None, typer.Option(min=1, help="Default: full batch.")] = None,
+    val_fraction: Annotated[
+        float | None,
+        typer.Option(help="Share of each class held out (default 0.2 for MLPs, 0.1 for CNNs)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Default: full batch for MLPs, 64 for CNNs.")
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="mlp or cnn (default: from the data set; needed for image folders)."),
+    ] = None,
+    model: Annotated[str, typer.Option(help="CNN kind for image data: vgg or resnet.")] = "vgg",
+    classes: Annotated[
+        str | None,
+        typer.Option(help="Image classes: 0 (one vs rest) or 3,5 (two classes); default all."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Use at most N images (quick runs).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder with the image data set's files.")
+    ] = None,
     data_seed: Annotated[int, typer.Option(help="Seed of the data set and split.")] = 0,
     data_param: Annotated[
         list[str] | None, typer.Option(help="Data set parameter KEY=VALUE (repeatable).")
@@ -90,19 +117,31 @@ def compare(
     from bettiscope.experiments import CompareConfig, run_compare, task_kind_for
 
     with user_errors():
-        kind = task_kind_for(dataset)
+        kind = task if task is not None else task_kind_for(dataset)
         options: dict[str, Any] = {}
         if kind == "mlp":
             options = {
                 "width": width,
                 "depth": depth,
-                "val_fraction": val_fraction,
+                "val_fraction": 0.2 if val_fraction is None else val_fraction,
                 "batch_size": batch_size,
                 "dataset_params": parse_data_params(data_param),
                 "measure": measure_overrides(k, scale, stride, max_dim),
             }
-        elif data_param:
-            fail(f"--data-param applies to point-cloud data sets, not {dataset!r}.")
+        else:
+            if data_param:
+                fail(f"--data-param applies to point-cloud data sets, not {dataset!r}.")
+            options = {
+                "model": model,
+                "classes": _classes(classes),
+                "limit": limit,
+                "data_dir": None if data_dir is None else str(data_dir),
+                "measure": measure_overrides(k, scale, stride, max_dim),
+            }
+            if val_fraction is not None:
+                options["val_fraction"] = val_fraction
+            if batch_size is not None:
+                options["batch_size"] = batch_size
         config = CompareConfig(
             dataset=dataset,
             activations=split_activation_list(activations),

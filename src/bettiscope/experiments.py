@@ -41,11 +41,11 @@ import torch
 from torch import Tensor, nn
 
 from bettiscope.storage import (
-    atomic_path,
     atomic_write_json,
     atomic_write_text,
     environment_info,
     read_json,
+    save_figure,
     to_jsonable,
 )
 from bettiscope.training import TrainConfig
@@ -990,10 +990,7 @@ def plot_fraction_converged(
     ax.legend(fontsize=8)
     ax.set_title(title or "Runs converged by epoch", fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=120, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_betti_by_layer(
@@ -1030,10 +1027,7 @@ def plot_betti_by_layer(
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=120, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

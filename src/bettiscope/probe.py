@@ -40,10 +40,10 @@ from torch import Tensor, nn
 
 from bettiscope._validation import check_params
 from bettiscope.storage import (
-    atomic_path,
     atomic_write_json,
     environment_info,
     read_json,
+    save_figure,
     to_jsonable,
 )
 from bettiscope.topology import (
@@ -652,10 +652,7 @@ def plot_trace_heatmap(
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=120, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:

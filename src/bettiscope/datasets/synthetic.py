@@ -171,6 +171,22 @@ def _largest_count(fits: Any, start: int) -> int:
     return m
 
 
+def _require_lattice_fit(
+    caller: str, m: int, half_extent: float, *, units: str, unit: str, advice: str
+) -> None:
+    """Refuse ``m`` units of half-width ``half_extent`` that overlap on the lattice in [-1, 1]."""
+
+    def fits(count: int) -> bool:
+        return 2.0 / max(lattice_shape(count)) > 2.0 * half_extent
+
+    if not fits(m):
+        raise ValueError(
+            f"{caller}: {m} {units} overlap: a {'x'.join(map(str, lattice_shape(m)))} lattice in "
+            f"[-1, 1] has cells {2.0 / max(lattice_shape(m)):.4g} wide, but {unit} spans "
+            f"{2 * half_extent:.4g}. Use m <= {_largest_count(fits, m)}, or {advice}."
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # the Naitzat-Zhitnikov-Lim data sets
 # --------------------------------------------------------------------------------------------
@@ -617,18 +633,14 @@ def linked_rings(
             f"{ring_radius:g} apart, so 2 * tube_radius ({2 * tube_radius:g}) must be smaller. "
             f"Use tube_radius < {ring_radius / 2:g}."
         )
-    half = _pair_half_extent(ring_radius, tube_radius)
-
-    def fits(count: int) -> bool:
-        return 2.0 / max(lattice_shape(count)) > 2.0 * half
-
-    if not fits(m):
-        raise ValueError(
-            f"{caller}: {m} pairs overlap: a {'x'.join(map(str, lattice_shape(m)))} lattice in "
-            f"[-1, 1] has cells {2.0 / max(lattice_shape(m)):.4g} wide, but a pair with "
-            f"ring_radius {ring_radius:g} and tube_radius {tube_radius:g} spans {2 * half:.4g}. "
-            f"Use m <= {_largest_count(fits, m)}, or smaller rings."
-        )
+    _require_lattice_fit(
+        caller,
+        m,
+        _pair_half_extent(ring_radius, tube_radius),
+        units="pairs",
+        unit=f"a pair with ring_radius {ring_radius:g} and tube_radius {tube_radius:g}",
+        advice="smaller rings",
+    )
     _check_size(caller, 2 * m * points_per_ring, "Use fewer pairs or points_per_ring.")
     rng = np.random.default_rng(seed)
     centres, _, shape = _lattice_centres(m)
@@ -724,17 +736,14 @@ def nested_shells(
             f"{caller}: inner_radius ({inner_radius:g}) must be smaller than outer_radius "
             f"({outer_radius:g}) so the spheres nest without touching."
         )
-
-    def fits(count: int) -> bool:
-        return 2.0 / max(lattice_shape(count)) > 2.0 * outer_radius
-
-    if not fits(m):
-        raise ValueError(
-            f"{caller}: {m} units overlap: a {'x'.join(map(str, lattice_shape(m)))} lattice in "
-            f"[-1, 1] has cells {2.0 / max(lattice_shape(m)):.4g} wide, but an outer sphere of "
-            f"radius {outer_radius:g} spans {2 * outer_radius:g}. Use m <= "
-            f"{_largest_count(fits, m)}, or a smaller outer_radius."
-        )
+    _require_lattice_fit(
+        caller,
+        m,
+        outer_radius,
+        units="units",
+        unit=f"an outer sphere of radius {outer_radius:g}",
+        advice="a smaller outer_radius",
+    )
     _check_size(caller, 2 * m * points_per_shell, "Use fewer units or points_per_shell.")
     rng = np.random.default_rng(seed)
     centres, _, shape = _lattice_centres(m)

@@ -171,6 +171,23 @@ def _largest_count(fits: Any, start: int) -> int:
     return m
 
 
+def _linked_torus_pairs(
+    centres: Any, points_per_torus: int, rng: np.random.Generator, *, offset: float, **torus: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two linked solid tori per centre: class a in the plane with normal z, class b with
+    normal y, ``offset`` apart along x. Returns points, labels and component ids."""
+    shift = np.array([offset / 2.0, 0.0, 0.0])
+    blocks, labels, components = [], [], []
+    for pair, centre in enumerate(centres):
+        for label, normal, sign in ((0, "z", -1.0), (1, "y", 1.0)):
+            blocks.append(
+                solid_torus(points_per_torus, rng, normal=normal, **torus) + centre + sign * shift
+            )
+            labels.append(np.full(points_per_torus, label, dtype=np.int64))
+            components.append(np.full(points_per_torus, 2 * pair + label, dtype=np.int64))
+    return np.vstack(blocks), np.concatenate(labels), np.concatenate(components)
+
+
 def _require_lattice_fit(
     caller: str, m: int, half_extent: float, *, units: str, unit: str, advice: str
 ) -> None:
@@ -349,30 +366,24 @@ def d2(*, points_per_torus: int = 2500, noise: float = 0.0, seed: int = 0) -> Po
     )
     _check_size(caller, 18 * points_per_torus, "Use fewer points_per_torus.")
     rng = np.random.default_rng(seed)
-    shift = np.array([_D2_OFFSET / 2.0, 0.0, 0.0])
-    blocks, labels, components = [], [], []
-    for pair, centre in enumerate(_nine_centres(_D2_CORNER)):
-        for label, normal, sign in ((0, "z", -1.0), (1, "y", 1.0)):
-            torus = solid_torus(
-                points_per_torus,
-                rng,
-                radius=_D2_CORE,
-                radial_half_width=_D2_HALF_WIDTH,
-                half_thickness=_D2_HALF_THICKNESS,
-                normal=normal,
-            )
-            blocks.append(torus + centre + sign * shift)
-            labels.append(np.full(points_per_torus, label, dtype=np.int64))
-            components.append(np.full(points_per_torus, 2 * pair + label, dtype=np.int64))
-    X, factor = _max_abs_scale(_jitter(np.vstack(blocks), noise, rng))
+    points, labels, components = _linked_torus_pairs(
+        _nine_centres(_D2_CORNER),
+        points_per_torus,
+        rng,
+        offset=_D2_OFFSET,
+        radius=_D2_CORE,
+        radial_half_width=_D2_HALF_WIDTH,
+        half_thickness=_D2_HALF_THICKNESS,
+    )
+    X, factor = _max_abs_scale(_jitter(points, noise, rng))
     return PointCloudDataset(
         name="D-II",
         X=X,
-        y=np.concatenate(labels),
+        y=labels,
         true_betti={0: (9, 9, 0), 1: (9, 9, 0)},
         measure={"metric": "knn-hop", "k": 35, "scale": 2.5, "stride": 4, "max_dim": 2},
         params={"points_per_torus": points_per_torus, "noise": noise, "seed": seed},
-        components=np.concatenate(components),
+        components=components,
         description="9 pairs of linked solid tori, one torus of each pair per class; "
         "Naitzat et al. D-II",
         extra_meta={"scale_factor": factor},
@@ -644,27 +655,21 @@ def linked_rings(
     _check_size(caller, 2 * m * points_per_ring, "Use fewer pairs or points_per_ring.")
     rng = np.random.default_rng(seed)
     centres, _, shape = _lattice_centres(m)
-    shift = np.array([ring_radius / 2.0, 0.0, 0.0])
-    blocks, labels, components = [], [], []
-    for pair, centre in enumerate(centres):
-        for label, normal, sign in ((0, "z", -1.0), (1, "y", 1.0)):
-            torus = solid_torus(
-                points_per_ring,
-                rng,
-                radius=ring_radius,
-                radial_half_width=tube_radius,
-                half_thickness=tube_radius,
-                normal=normal,
-                stratified=True,
-                round_section=True,
-            )
-            blocks.append(torus + centre + sign * shift)
-            labels.append(np.full(points_per_ring, label, dtype=np.int64))
-            components.append(np.full(points_per_ring, 2 * pair + label, dtype=np.int64))
+    points, labels, components = _linked_torus_pairs(
+        centres,
+        points_per_ring,
+        rng,
+        offset=ring_radius,
+        radius=ring_radius,
+        radial_half_width=tube_radius,
+        half_thickness=tube_radius,
+        stratified=True,
+        round_section=True,
+    )
     return PointCloudDataset(
         name="linked-rings",
-        X=_jitter(np.vstack(blocks), noise, rng),
-        y=np.concatenate(labels),
+        X=_jitter(points, noise, rng),
+        y=labels,
         true_betti={0: (m, m, 0), 1: (m, m, 0)},
         measure={"metric": "knn-hop", "k": 12, "scale": 2.5, "stride": 1, "max_dim": 2},
         params={
@@ -675,7 +680,7 @@ def linked_rings(
             "noise": noise,
             "seed": seed,
         },
-        components=np.concatenate(components),
+        components=components,
         description=f"{m} pairs of linked solid tori on a {'x'.join(map(str, shape))} lattice, "
         "one torus of each pair per class",
         extra_meta={"lattice": list(shape)},

@@ -119,6 +119,17 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     again = _invoke(args)
     assert again.exit_code == 0
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
+    # a wider grid in a new folder reuses the identical runs of the first one
+    wider = tmp_path / "wider"
+    grid = args.index("--lr-grid") + 1
+    grown = [*args[:grid], "0.01,0.05,0.2", *args[grid + 1 : -1], str(wider), "--reuse", str(out)]
+    result = _invoke(grown)
+    assert result.exit_code == 0, result.output
+    imported = [json.loads(p.read_text()).get("imported_from") for p in (wider / "runs").iterdir()]
+    assert sum(x is not None for x in imported) >= 3  # the 0.01 and 0.05 tuning runs at least
+    assert any(x is None for x in imported)  # the lr 0.2 runs were new
+    missing = _invoke([*args[:-1], str(tmp_path / "x"), "--reuse", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "not a comparison folder" in missing.stderr
 
 
 def test_compare_errors(blobs, tmp_path) -> None:

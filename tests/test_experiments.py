@@ -170,6 +170,34 @@ def test_run_compare_end_to_end_and_resume(tmp_path) -> None:
         run_compare(_config(seeds=4), tmp_path)
 
 
+def test_reuse_imports_only_identical_runs(tmp_path) -> None:
+    first = run_compare(_config(lr_grid=[0.003, 0.03], trace_every=0), tmp_path / "a")
+    # same runs, one more lr and a different budget for nothing: grid growth only
+    grown = run_compare(
+        _config(lr_grid=[0.003, 0.03, 0.1], trace_every=0),
+        tmp_path / "b",
+        reuse_from=[tmp_path / "a"],
+    )
+    records = [json.loads(p.read_text()) for p in (tmp_path / "b" / "runs").glob("*.json")]
+    imported = [r for r in records if r.get("imported_from")]
+    assert {(r["lr"], r["seed"]) for r in imported if r["phase"] == "tune"} == {
+        (lr, seed) for lr in (0.003, 0.03) for seed in (1000, 1001)
+    } and all(r["lr"] != 0.1 for r in imported)
+    if grown["summary"]["lrs"] == first["summary"]["lrs"]:  # same choice: evaluation reused too
+        assert all(r.get("imported_from") for r in records if r["phase"] == "eval")
+    # a different budget changes every spec: nothing may be imported
+    run_compare(
+        _config(lr_grid=[0.003, 0.03], trace_every=0, max_epochs=30),
+        tmp_path / "c",
+        reuse_from=[tmp_path / "a"],
+    )
+    assert not any(
+        json.loads(p.read_text()).get("imported_from") for p in (tmp_path / "c" / "runs").glob("*")
+    )
+    with pytest.raises(ValueError, match="not a comparison folder"):
+        run_compare(_config(), tmp_path / "d", reuse_from=[tmp_path / "nowhere"])
+
+
 def test_summary_statistics_are_consistent(tmp_path) -> None:
     results = run_compare(_config(lr_grid=[0.03], trace_every=0), tmp_path)
     summary = results["summary"]["activations"]

@@ -1143,15 +1143,57 @@ def render_summary_md(results: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _same_run(spec: dict[str, Any], other: Any) -> bool:
+    """Whether a stored spec describes the same run (where it was run does not count)."""
+    if not isinstance(other, dict):
+        return False
+    ignored = ("checkpoint_dir", "device")
+    mine = {k: v for k, v in to_jsonable(spec).items() if k not in ignored}
+    return mine == {k: v for k, v in other.items() if k not in ignored}
+
+
+def import_finished_runs(
+    specs: list[dict[str, Any]], out: Path, reuse_from: Sequence[str | Path]
+) -> int:
+    """Copy finished runs with exactly these specs from other run folders into ``out/runs``.
+
+    Lets a comparison grow (a wider lr grid, more activations, more tuning seeds) without
+    redoing the runs an earlier folder already holds. A run is taken only if its stored
+    ``spec`` equals the new one in every field that decides the result (activation, lr, seed,
+    budget, targets, trace spacing, data set, model and measurement options); only the device
+    and checkpoint folder may differ. Returns the number of runs imported.
+    """
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    imported = 0
+    for spec in specs:
+        name = f"{run_id(spec)}.json"
+        if (runs_dir / name).exists():
+            continue
+        for folder in reuse_from:
+            source = Path(folder) / "runs" / name
+            if not source.is_file():
+                continue
+            record = read_json(source)
+            if _same_run(spec, record.get("spec")):
+                atomic_write_json(runs_dir / name, {**record, "imported_from": str(source)})
+                imported += 1
+                break
+    return imported
+
+
 def _run_phase(
     specs: list[dict[str, Any]],
     out: Path,
     executor: Any,
     progress: Progress | None,
     stage: str,
+    reuse_from: Sequence[str | Path] = (),
 ) -> list[dict[str, Any]]:
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
+    if reuse_from:
+        import_finished_runs(specs, out, reuse_from)
     paths = [runs_dir / f"{run_id(s)}.json" for s in specs]
     if executor is None:
         report = progress or (lambda stage, done, total: None)
@@ -1177,6 +1219,7 @@ def run_compare(
     *,
     executor: Any = None,
     progress: Progress | None = None,
+    reuse_from: Sequence[str | Path] = (),
 ) -> dict[str, Any]:
     """Tune, evaluate, summarise and plot; write ``results.json``, figures and ``summary.md``.
 
@@ -1191,6 +1234,9 @@ def run_compare(
         one by one, with mid-run checkpoints.
     progress : callable, optional
         ``progress(stage, done, total)`` with stage "tune" or "evaluate".
+    reuse_from : sequence of paths, default=()
+        Earlier run folders whose finished runs with identical specs are copied instead of
+        being run again (see :func:`import_finished_runs`).
 
     Returns
     -------
@@ -1214,9 +1260,14 @@ def run_compare(
             )
     atomic_write_json(config_path, asdict(config))
     build_task(config.task())  # fail early on a bad data set, before any run starts
-    tuning = _run_phase(tuning_specs(config), out, executor, progress, "tune")
+    for folder in reuse_from:
+        if not (Path(folder) / "runs").is_dir():
+            raise ValueError(f"reuse: {folder} is not a comparison folder (no runs/ inside).")
+    tuning = _run_phase(tuning_specs(config), out, executor, progress, "tune", reuse_from)
     lrs = choose_lrs(config, tuning)
-    evaluation = _run_phase(evaluation_specs(config, lrs), out, executor, progress, "evaluate")
+    evaluation = _run_phase(
+        evaluation_specs(config, lrs), out, executor, progress, "evaluate", reuse_from
+    )
     summary = summarise(config, evaluation, lrs)
     task = build_task(config.task())
     results = {

@@ -109,6 +109,10 @@ def compare(
     backend: Annotated[str, typer.Option(help="local or ray (with --workers > 1).")] = "local",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
     bootstrap: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 10_000,
+    reuse: Annotated[
+        list[Path] | None,
+        typer.Option(help="Earlier run folder whose identical runs are copied (repeatable)."),
+    ] = None,
 ) -> None:
     """Compare activations by epochs to target, with tuned learning rates and paired seeds."""
     import torch
@@ -171,7 +175,11 @@ def compare(
             torch.set_num_threads(1)  # one run at a time on a shared machine
         with make_progress() as progress:
             results = run_compare(
-                config, out, executor=executor, progress=progress_callback(progress)
+                config,
+                out,
+                executor=executor,
+                progress=progress_callback(progress),
+                reuse_from=reuse or (),
             )
     _render(results, out)
 

@@ -915,6 +915,11 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
                 "success_rate": float(np.isfinite(epochs).mean()),
                 "median_epochs": _median_or_none(epochs),
             }
+    published = None
+    if config.task_options.get("width", 15) == 15:  # the study's width; its depth is checked
+        from bettiscope.naitzat import published_comparison
+
+        published = published_comparison(config.dataset, betti_converged, betti)
     return {
         "targets": targets,
         "activations": per,
@@ -923,6 +928,7 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
         "betti_by_layer": betti,
         "betti_by_layer_converged": betti_converged,
         "at_relu_lr": at_relu_lr,
+        "published": published,
     }
 
 
@@ -1115,6 +1121,10 @@ def render_summary_md(results: dict[str, Any]) -> str:
         + ".",
         "",
     ]
+    if summary.get("published"):
+        from bettiscope.naitzat import render_published_md
+
+        lines += render_published_md(summary["published"])
     if summary.get("at_relu_lr"):
         lines += ["## At ReLU's tuned learning rate", ""]
         lines += ["| activation | lr | success | median epochs |", "|---|---|---|---|"]

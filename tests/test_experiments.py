@@ -152,7 +152,13 @@ def test_execute_run_record() -> None:
 def test_run_compare_end_to_end_and_resume(tmp_path) -> None:
     config = _config(target_val_acc=0.9)
     results = run_compare(config, tmp_path)
-    for name in ("results.json", "summary.md", "fraction_converged.png", "betti_by_layer.png"):
+    for name in (
+        "results.json",
+        "summary.md",
+        "report.html",
+        "fraction_converged.png",
+        "betti_by_layer.png",
+    ):
         assert (tmp_path / name).exists(), name
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["config"]["dataset"] == "toy-blobs" and "environment" in saved

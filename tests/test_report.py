@@ -153,3 +153,69 @@ def test_heatmap_grid_and_save_figure(tmp_path) -> None:
     path = save_figure(fig, tmp_path / "h.png")
     assert path.read_bytes()[:8] == PNG_MAGIC
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def _comparison_results() -> dict:
+    """A minimal ``bettiscope compare`` results.json: ReLU and tanh, D-I, one target."""
+    from bettiscope.naitzat import published_comparison
+
+    def means(b0):
+        return {
+            "layers": [f"l{i}" for i in range(11)],
+            "classes": ["0", "1"],
+            "mean": {"0": [[v, 0.0] for v in b0], "1": [[1.0, 0.0]] * 11},
+            "std": {"0": [[0.0, 0.0]] * 11, "1": [[0.0, 0.0]] * 11},
+            "n": {"0": [4] * 11, "1": [4] * 11},
+        }
+
+    betti = {"relu": means([9, 6, 3, 2, 1, 1, 1, 1, 1, 1, 1]), "tanh": means([9] * 10 + [1])}
+    cell = {"success_rate": 1.0, "median_epochs": 100.0}
+    return {
+        "config": {
+            "dataset": "D-I",
+            "seeds": 4,
+            "tuning_seeds": 2,
+            "max_epochs": 300,
+            "lr_grid": [0.01, 0.03],
+            "target_train_acc": 1.0,
+            "target_val_acc": None,
+        },
+        "created": "2026-01-01T10:00:00",
+        "runs": [],
+        "summary": {
+            "targets": ["epochs_to_train_target"],
+            "activations": {
+                "relu": {"lr": 0.01, "seconds_per_epoch": 0.01, "train_target": dict(cell)},
+                "tanh": {
+                    "lr": 0.03,
+                    "seconds_per_epoch": 0.02,
+                    "train_target": {
+                        **cell,
+                        "speedup_vs_relu": {"speedup": 2.0, "low": 1.5, "high": "inf"},
+                        "wilcoxon_vs_relu": {"p_value": 0.01},
+                        "prob_improvement_vs_relu": 0.9,
+                    },
+                },
+            },
+            "lrs": {
+                "tanh": {
+                    "tuned": True,
+                    "lr": 0.03,
+                    "grid": [{"median_epochs": "inf"}, {"median_epochs": 100.0}],
+                },
+            },
+            "mechanism": {"n": 8, "spearman_rho": 0.5, "p_value": 0.2},
+            "published": published_comparison("D-I", betti, betti),
+        },
+        "environment": {"python": "3.11"},
+    }
+
+
+def test_comparison_folder_renders_as_a_report(tmp_path) -> None:
+    (tmp_path / "results.json").write_text(json.dumps(_comparison_results()))
+    page = render_report(tmp_path).read_text()
+    assert "Activation comparison on D-I" in page
+    assert '<td class="good">2 [1.5, inf]</td>' in page  # interval above 1: green
+    assert "Beside the Naitzat study (D-I, class a)" in page and "published" in page
+    assert "beta_0: measured relu &lt; tanh (reproduced)" in page
+    assert "Learning-rate tuning" in page and "fraction_converged.png is missing" in page

@@ -1231,7 +1231,8 @@ def run_compare(
     progress: Progress | None = None,
     reuse_from: Sequence[str | Path] = (),
 ) -> dict[str, Any]:
-    """Tune, evaluate, summarise and plot; write ``results.json``, figures and ``summary.md``.
+    """Tune, evaluate, summarise and plot; write ``results.json``, figures, ``summary.md`` and
+    ``report.html``.
 
     Parameters
     ----------
@@ -1300,4 +1301,9 @@ def run_compare(
         title=f"{title}; networks at 100% training accuracy (all runs where none)",
     )
     atomic_write_text(out / "summary.md", render_summary_md(to_jsonable(results)))
+    from bettiscope.report import comparison_report, render_html
+
+    atomic_write_text(
+        out / "report.html", render_html(comparison_report(to_jsonable(results)), out)
+    )
     return to_jsonable(results)

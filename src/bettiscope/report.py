@@ -39,6 +39,7 @@ from bettiscope.storage import save_figure as storage_save_figure
 __all__ = [
     "STAGE_KEYS",
     "STATUS_LABELS",
+    "comparison_report",
     "heatmap_grid",
     "render_html",
     "render_report",
@@ -307,7 +308,7 @@ def render_report(
     Parameters
     ----------
     run_dir : path-like
-        A run folder written by ``bettiscope demo``.
+        A run folder written by ``bettiscope demo`` or ``bettiscope compare``.
     out : path-like, optional
         Where to write; default ``run_dir/report.html``.
 
@@ -325,11 +326,193 @@ def render_report(
             f"{run_dir}: not a run folder (no results.json); give a folder made by bettiscope demo."
         )
     results = read_json(results_path)
+    if isinstance(results, dict) and "stages" not in results and _is_comparison(results):
+        results = comparison_report(results)
     if not isinstance(results, dict) or "stages" not in results:
         raise ValueError(f"{results_path}: not a bettiscope run's results (no 'stages').")
     target = Path(out) if out is not None else run_dir / "report.html"
     atomic_write_text(target, render_html(results, run_dir))
     return target
+
+
+# --------------------------------------------------------------------------------------------
+# an activation comparison (``bettiscope compare``) as report stages
+# --------------------------------------------------------------------------------------------
+
+
+def _is_comparison(results: dict[str, Any]) -> bool:
+    return {"config", "summary", "runs"} <= set(results) and "activations" in results["summary"]
+
+
+def _number_or_dash(value: float | str | None) -> str:
+    """A number, "-" for None; JSON's "inf" strings (open-ended intervals) pass through."""
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else _format_number(value)
+
+
+def _speedup_cell(cell: dict[str, Any]) -> Any:
+    speed = cell.get("speedup_vs_relu")
+    if speed is None:
+        return {"text": "baseline", "tone": "muted"}
+    value, low, high = speed.get("speedup"), speed.get("low"), speed.get("high")
+    if value is None:
+        return {"text": "undefined (both missed)", "tone": "muted"}
+    text = f"{_number_or_dash(value)} [{_number_or_dash(low)}, {_number_or_dash(high)}]"
+    low_value = float(low) if low is not None else None  # float("inf") reads JSON's "inf"
+    high_value = float(high) if high is not None else None
+    tone = ""
+    if low_value is not None and low_value > 1:
+        tone = "good"
+    elif high_value is not None and high_value < 1:
+        tone = "bad"
+    return {"text": text, "tone": tone}
+
+
+def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
+    """Turn a comparison's ``results.json`` into the report's stage format.
+
+    One stage per target (speed-ups vs ReLU with intervals, success rates, Wilcoxon p), one for
+    the Betti numbers through the layers (figure, the mechanism correlation and, on D-I, D-II
+    and D-III, the table beside the Naitzat study) and one for the learning-rate tuning.
+    """
+    config, summary = results["config"], results["summary"]
+    stages: dict[str, dict[str, Any]] = {}
+    budget = (
+        f"{config['seeds']} paired evaluation seeds, {config['tuning_seeds']} tuning seeds, "
+        f"budget {config['max_epochs']} epochs, learning-rate grid {config['lr_grid']}."
+    )
+    for target in summary["targets"]:
+        label = target.replace("epochs_to_", "")
+        rows = []
+        for activation, row in summary["activations"].items():
+            cell = row[label]
+            wilcoxon = cell.get("wilcoxon_vs_relu") or {}
+            rows.append(
+                [
+                    activation,
+                    row["lr"],
+                    f"{cell['success_rate']:.0%}",
+                    cell["median_epochs"],
+                    _speedup_cell(cell),
+                    wilcoxon.get("p_value"),
+                    cell.get("prob_improvement_vs_relu"),
+                    row["seconds_per_epoch"],
+                ]
+            )
+        what = {
+            "train_target": f"training accuracy >= {config['target_train_acc']}",
+            "val_target": f"held-out accuracy >= {config.get('target_val_acc')}",
+            "target": "both targets",
+        }.get(label, label)
+        stages[label] = {
+            "title": f"Epochs to {what}",
+            "status": "done",
+            "budget": budget,
+            "summary": "A run that misses the target counts as infinitely many epochs. "
+            "Speed-up = median epochs (ReLU) / median epochs, with a 95% paired bootstrap "
+            "interval (green: excludes 1 above, red: below); p = paired Wilcoxon signed-rank; "
+            "P(better) = probability that a run needs fewer epochs than a ReLU run.",
+            "tables": [
+                {
+                    "columns": [
+                        "activation",
+                        "lr",
+                        "success",
+                        "median epochs",
+                        "speed-up vs ReLU [95% CI]",
+                        "p",
+                        "P(better)",
+                        "s/epoch",
+                    ],
+                    "rows": rows,
+                }
+            ],
+            "figures": (
+                [{"file": "fraction_converged.png", "caption": "Runs at the target by epoch."}]
+                if label == "train_target"
+                else []
+            ),
+        }
+    mech = summary.get("mechanism", {})
+    notes = []
+    if mech.get("spearman_rho") is not None:
+        notes.append(
+            f"Spearman rho between a run's Betti score (hidden layers at the last trace, "
+            f"relative to the input; lower = simpler) and its epochs to the training target: "
+            f"{_number_or_dash(mech['spearman_rho'])} (p = {_number_or_dash(mech['p_value'])}, "
+            f"n = {mech['n']})."
+        )
+    tables = []
+    published = summary.get("published")
+    if published:
+        rows = []
+        for row in published["rows"]:
+            which = "" if row["networks"] == "well-trained" else ", all nets"
+            who = f"{row['activation']} b{row['dim']} (n={row['n']}{which})"
+            measured = [None if v is None else round(v, 2) for v in row["measured"]]
+            total = row["measured_hidden_sum"]
+            rows.append([who, "measured", *measured, None if total is None else round(total, 2)])
+            rows.append(
+                [{"text": "", "tone": "muted"}, "published", *row["published"]]
+                + [row["published_hidden_sum"]]
+            )
+        ordering = "; ".join(
+            f"beta_{dim}: measured {' < '.join(info['measured'])} "
+            f"({'reproduced' if info['reproduced'] else 'NOT reproduced'})"
+            for dim, info in sorted(published["ordering"].items())
+        )
+        tables.append(
+            {
+                "title": f"Beside the Naitzat study ({published['dataset']}, class a)",
+                "columns": [
+                    "activation",
+                    "",
+                    "input",
+                    *[f"h{i}" for i in range(1, len(published["rows"][0]["published"]) - 1)],
+                    "output",
+                    "hidden sum",
+                ],
+                "rows": rows,
+                "note": "Published values read off the study's figures (+-0.1); the study "
+                "averaged well-trained networks only ('all': none reached 100%). Ordering by "
+                f"hidden-layer sum: {ordering}.",
+            }
+        )
+    stages["betti"] = {
+        "title": "Betti numbers through the layers",
+        "status": "done",
+        "summary": "Mean per-layer, per-class Betti numbers at the last trace of every "
+        "evaluation run (networks at 100% training accuracy where an activation has any).",
+        "tables": tables,
+        "figures": [{"file": "betti_by_layer.png", "caption": "Mean +- 1/2 std per layer."}],
+        "notes": notes,
+    }
+    tuned = {a: v for a, v in summary.get("lrs", {}).items() if v.get("tuned")}
+    if tuned:
+        grid = config["lr_grid"]
+        stages["tuning"] = {
+            "title": "Learning-rate tuning",
+            "status": "done",
+            "summary": "Median epochs to the target on the tuning seeds (a miss counts as "
+            "infinity); the lowest is chosen, ties go to more successes, then lower loss.",
+            "tables": [
+                {
+                    "columns": ["activation", *[f"{lr:g}" for lr in grid], "chosen"],
+                    "rows": [
+                        [a, *[g["median_epochs"] for g in info["grid"]], info["lr"]]
+                        for a, info in tuned.items()
+                    ],
+                }
+            ],
+        }
+    return {
+        "title": f"Activation comparison on {config['dataset']}",
+        "created": results.get("created", ""),
+        "stages": stages,
+        "config": config,
+        "environment": results.get("environment", {}),
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ class TestKnownShapes:
         assert betti_numbers(points, scale=scale, max_dim=2, method=method) == truth
 
     @pytest.mark.parametrize("name", KNOWN_SHAPES)
-    @pytest.mark.parametrize("method", ["auto", "plain", "ripser"])
+    @pytest.mark.parametrize("method", ["auto", "strong", "collapse", "plain", "ripser"])
     def test_knn_hop(self, name: str, method: str) -> None:
         points, _, k, truth = KNOWN_SHAPES[name]
         result = betti_numbers(points, metric="knn-hop", k=k, scale=2.5, max_dim=2, method=method)

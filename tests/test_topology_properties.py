@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import pdist
 
 from bettiscope import betti_numbers
-from bettiscope.topology import flag_complex_betti, knn_graph, scale_graph
+from bettiscope.topology import (
+    dominated_vertices,
+    flag_complex_betti,
+    hop_graph,
+    knn_graph,
+    scale_graph,
+)
 
 # ripser's "did you mean to transpose?" hints are expected for tiny clouds in many dimensions
 pytestmark = pytest.mark.filterwarnings("ignore:The input:UserWarning")
@@ -115,8 +121,11 @@ def test_knn_hop_equals_ripser_on_the_hop_matrix(
     expected = _ripser_betti(
         sp.coo_matrix(np.triu(hop, 1)), max_dim, float(hops), distance_matrix=True
     )
-    result = betti_numbers(points, metric="knn-hop", k=k, scale=hops + 0.5, max_dim=max_dim)
-    assert result == expected
+    for method in ("auto", "strong", "collapse", "plain"):
+        result = betti_numbers(
+            points, metric="knn-hop", k=k, scale=hops + 0.5, max_dim=max_dim, method=method
+        )
+        assert result == expected, method
 
 
 @PROPERTY_SETTINGS
@@ -147,3 +156,76 @@ def test_invariant_under_row_duplication_and_rigid_motion(
     shifted = points + 3.0
     assert betti_numbers(shifted, scale=scale, max_dim=1) == base
     assert betti_numbers(points, scale=scale, stride=stride).n_points == len(points[::stride])
+
+
+def _sklearn_knn_graph(points: np.ndarray, k: int) -> sp.csr_matrix:
+    """The reference kNN graph: scikit-learn's neighbours, exactly as the engine used them."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(points)
+    neighbours = (
+        NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points, return_distance=False)
+    )
+    is_self = neighbours == np.arange(n)[:, None]
+    others = np.where(is_self, -1, neighbours)
+    others[~is_self.any(axis=1), -1] = -1
+    rows, cols = np.repeat(np.arange(n), k), others.ravel()
+    keep = cols >= 0
+    graph = sp.coo_matrix(
+        (np.ones(keep.sum(), dtype=bool), (rows[keep], cols[keep])), shape=(n, n)
+    ).tocsr()
+    return (graph + graph.T).astype(bool).tocsr()
+
+
+@st.composite
+def tied_clouds(draw: st.DrawFn) -> np.ndarray:
+    """Points on a coarse integer lattice (many equal distances), possibly repeated."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_points = draw(st.integers(6, 80))
+    n_features = draw(st.integers(1, 4))
+    rng = np.random.default_rng(seed)
+    points = rng.integers(-3, 4, size=(n_points, n_features)).astype(float)
+    if draw(st.booleans()):
+        points = np.unique(points, axis=0)
+    return points
+
+
+@PROPERTY_SETTINGS
+@given(points=st.one_of(clouds(max_points=80), tied_clouds()), k=st.integers(2, 12))
+def test_knn_graph_equals_scikit_learn_even_with_ties(points: np.ndarray, k: int):
+    """The scipy k-d tree fast path must give scikit-learn's graph exactly, ties included."""
+    assume(len(points) > k)
+    expected = _sklearn_knn_graph(points, k)
+    assert (knn_graph(points, k) != expected).nnz == 0
+
+
+@PROPERTY_SETTINGS
+@given(points=st.one_of(clouds(max_points=60), tied_clouds()), k=st.integers(2, 8))
+def test_dominated_vertices_have_a_kept_dominator(points: np.ndarray, k: int):
+    points = np.unique(points, axis=0)
+    assume(len(points) > k)
+    graph = knn_graph(points, k)
+    dominated = dominated_vertices(graph)
+    closed = (graph + sp.identity(len(points), dtype=bool)).toarray()
+    for v in np.flatnonzero(dominated):
+        # some vertex that stays has a closed neighbourhood containing v's
+        dominators = np.flatnonzero(~dominated & closed[v] & (closed[v] <= closed).all(axis=1))
+        assert len(dominators) > 0, v
+
+
+@PROPERTY_SETTINGS
+@given(
+    points=st.one_of(clouds(max_points=50), tied_clouds()),
+    k=st.integers(2, 8),
+    hops=st.integers(1, 3),
+)
+def test_deleting_dominated_vertices_keeps_the_homology(points: np.ndarray, k: int, hops: int):
+    """Against GUDHI without any reduction, on the hop graph with and without those vertices."""
+    points = np.unique(points, axis=0)
+    assume(len(points) > k)
+    knn = knn_graph(points, k)
+    graph = hop_graph(knn, hops)
+    keep = np.flatnonzero(~dominated_vertices(knn))
+    full, _ = flag_complex_betti(graph, max_dim=2, method="plain")
+    reduced, _ = flag_complex_betti(graph[keep][:, keep], max_dim=2, method="plain")
+    assert full == reduced

@@ -203,3 +203,63 @@ def test_overflowing_layer_is_recorded_not_raised() -> None:
     notes = {note for per_class in result.notes.values() for note in per_class.values()}
     assert any("NaN or infinite" in note for note in notes)
     assert all(result.betti[c][1] is None for c in result.classes if result.n_class[c] > 0)
+
+
+KNN = {"metric": "knn-hop", "k": 6, "scale": 2.5, "stride": 1, "max_dim": 1}
+
+
+def _circles_mlp() -> tuple[nn.Module, torch.Tensor]:
+    X, _ = _two_circles()
+    torch.manual_seed(0)
+    return build_mlp(2, 2, width=6, depth=4), X
+
+
+def _numbers(result: LayerBetti) -> tuple:
+    return result.betti, result.n_points, result.notes
+
+
+def test_layer_betti_workers_give_the_same_numbers() -> None:
+    model, X = _circles_mlp()
+    serial = layer_betti(model, X, measure=KNN)
+    parallel = layer_betti(model, X, measure=KNN, workers=2)
+    assert _numbers(parallel) == _numbers(serial)
+    assert serial.betti[0][0] == [1, 1] or serial.n_class[0] == 0  # the input circle, if predicted
+    with pytest.raises(ValueError, match="workers must be an int >= 1"):
+        layer_betti(model, X, measure=KNN, workers=0)
+
+
+def test_cell_cache_reuses_only_unchanged_clouds() -> None:
+    model, X = _circles_mlp()
+    cache: dict = {}
+    first = layer_betti(model, X, measure=KNN, cache=cache)
+    assert first.cells_reused == 0 and len(cache) == len(first.layers) * len(first.classes)
+    again = layer_betti(model, X, measure=KNN, cache=cache)
+    assert again.cells_reused == len(cache)
+    assert _numbers(again) == _numbers(first)
+    # shift both logits by the same amount: the predictions (so every class's input cloud) and
+    # the hidden layers stay, the logits clouds move and must be measured again
+    with torch.no_grad():
+        model.logits.bias.add_(1.0)
+    shifted = layer_betti(model, X, measure=KNN, cache=cache)
+    empty = sum(first.n_class[c] == 0 for c in first.classes)  # an empty cloud stays empty
+    assert shifted.cells_reused == 4 * len(first.classes) + empty
+    assert _numbers(shifted) == _numbers(layer_betti(model, X, measure=KNN))
+    # flip a hidden layer: predictions and clouds change, nothing may be reused wrongly
+    with torch.no_grad():
+        model.fc3.weight.mul_(-1.0)
+    changed = layer_betti(model, X, measure=KNN, cache=cache)
+    fresh = layer_betti(model, X, measure=KNN)
+    assert _numbers(changed) == _numbers(fresh) != _numbers(first)
+
+
+def test_trace_recorder_counts_reused_cells_and_matches_uncached() -> None:
+    model, X = _circles_mlp()
+    cached = TraceRecorder(X, measure=KNN, every=1)
+    plain = TraceRecorder(X, measure=KNN, every=1, cache=False)
+    for epoch in (0, 1):
+        cached(epoch, model)
+        plain(epoch, model)
+    assert cached.cells == plain.cells == 2 * 5 * 2
+    assert cached.cells_reused == 5 * 2 and plain.cells_reused == 0
+    for epoch in (0, 1):
+        assert cached.entries[epoch]["betti"] == plain.entries[epoch]["betti"]

@@ -23,13 +23,24 @@ knn-hop needs more than ``k`` points. Two cases differ:
   layers do this): every point is then among the others' ``k - 1`` nearest, the kNN graph is
   complete and its clique complex is a simplex, so the Betti numbers are ``(1, 0, ..., 0)``. This
   extends the method's definition to ``n <= k``; such entries are flagged ``collapsed``.
+
+Speed
+-----
+The cells (layer x class) of a checkpoint are independent: ``workers=N`` measures them in ``N``
+processes. :class:`TraceRecorder` also remembers each cell's last point cloud (a hash of its bytes)
+and reuses the Betti numbers when a cell's cloud did not change between checkpoints (e.g. the input
+layer of a class while the predictions stay the same); the engine is deterministic, so the reused
+numbers are exactly those a new computation would give.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +286,8 @@ class LayerBetti:
         Accuracy on the probe inputs when true labels were given.
     seconds : float
         Wall-clock time for capture + all Betti numbers.
+    cells_reused : int
+        Cells whose numbers came from the caller's cache (unchanged point cloud), default 0.
     """
 
     layers: list[str]
@@ -287,6 +300,7 @@ class LayerBetti:
     labels: str = "predicted"
     accuracy: float | None = None
     seconds: float = 0.0
+    cells_reused: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (class keys become strings)."""
@@ -371,6 +385,71 @@ def _class_betti(points: np.ndarray, params: dict[str, Any]) -> tuple[list[int] 
     return list(result), result.n_points, ""
 
 
+#: Process pools by worker count, started on first use and kept for the next checkpoints.
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+#: A cell's cache entry: (hash of its points and parameters, (betti, n_points, note)).
+CellCache = dict[tuple[str, int], tuple[str, tuple[Any, int, str]]]
+
+
+def _pool(workers: int) -> Executor:
+    pool = _POOLS.get(workers)
+    if pool is None:
+        import multiprocessing
+
+        # forkserver: workers start from a clean process (no torch threads or locks inherited
+        # from a training process) and stay up, so their start-up (~1 s) is paid once
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+        )
+        _POOLS[workers] = pool
+    return pool
+
+
+def _check_workers(workers: Any, caller: str) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"{caller}: workers must be an int >= 1; got {workers!r}.")
+    return int(workers)
+
+
+def _cell_digest(points: np.ndarray, params: dict[str, Any]) -> str:
+    """Hash of a cell's exact input: parameters, shape, dtype and every byte of the points."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(json.dumps(params, sort_keys=True, default=str).encode())
+    digest.update(f"{points.shape}{points.dtype}".encode())
+    digest.update(np.ascontiguousarray(points).tobytes())
+    return digest.hexdigest()
+
+
+def _measure_cells(
+    clouds: list[np.ndarray], params: dict[str, Any], workers: int, report: Progress
+) -> list[tuple[list[int] | None, int, str]]:
+    """:func:`_class_betti` of every cloud, in order, in ``workers`` processes."""
+    total = len(clouds)
+    if workers <= 1 or total <= 1:
+        results = []
+        for done, cloud in enumerate(clouds):
+            report("cell", done, total)
+            results.append(_class_betti(cloud, params))
+        return results
+    pool = _pool(workers)
+    # largest clouds first, so that no worker is left with a big cell at the end
+    order = sorted(range(total), key=lambda i: -len(clouds[i]))
+    futures = {i: pool.submit(_class_betti, clouds[i], params) for i in order}
+    results = []
+    try:
+        for done, i in enumerate(range(total)):
+            report("cell", done, total)
+            results.append(futures[i].result())
+    except BaseException:
+        for future in futures.values():
+            future.cancel()
+        if any(f.done() and not f.cancelled() and f.exception() for f in futures.values()):
+            _POOLS.pop(workers, None)  # a broken pool cannot be reused
+        raise
+    return results
+
+
 def layer_betti(
     model: nn.Module,
     inputs: Any,
@@ -382,6 +461,8 @@ def layer_betti(
     classes: Sequence[int] | None = None,
     batch_size: int = 8192,
     progress: Progress | None = None,
+    workers: int = 1,
+    cache: CellCache | None = None,
 ) -> LayerBetti:
     """Per-layer, per-class Betti numbers of ``model``'s representations of ``inputs``.
 
@@ -406,12 +487,20 @@ def layer_betti(
     batch_size : int, default=8192
     progress : callable, optional
         ``progress("betti", done, total)`` over layer x class cells.
+    workers : int, default=1
+        Processes measuring the cells in parallel (1 = in this process). Worth it only with
+        idle cores: each worker runs one single-threaded cell at a time.
+    cache : dict, optional
+        Cell cache kept by the caller between checkpoints (:class:`TraceRecorder` does): a cell
+        whose points and parameters hash as before reuses its previous numbers, and the cache is
+        updated with the new ones. Default: no cache.
 
     Returns
     -------
     LayerBetti
     """
     started = time.perf_counter()
+    workers = _check_workers(workers, "layer_betti")
     params = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
     X = torch.as_tensor(inputs)
     if not X.dtype.is_floating_point:
@@ -438,21 +527,43 @@ def layer_betti(
     }
     layer_names = list(points)
     report = progress or (lambda stage, done, total: None)
-    total, done = len(layer_names) * len(class_list), 0
-    betti: dict[int, list[list[int] | None]] = {}
-    n_points: dict[int, list[int]] = {}
+    total = len(layer_names) * len(class_list)
+    cells: list[tuple[int, str]] = [(c, name) for c in class_list for name in layer_names]
+    outcome: dict[tuple[int, str], tuple[list[int] | None, int, str]] = {}
+    to_measure: list[tuple[int, str]] = []
+    clouds: list[np.ndarray] = []
+    digests: dict[tuple[int, str], str] = {}
+    masks = {c: split == c for c in class_list}
+    for c, name in cells:
+        cloud = points[name][masks[c]]
+        if cache is not None:
+            digests[(c, name)] = digest = _cell_digest(cloud, params)
+            previous = cache.get((name, c))
+            if previous is not None and previous[0] == digest:
+                outcome[(c, name)] = previous[1]
+                continue
+        to_measure.append((c, name))
+        clouds.append(cloud)
+    n_reused = len(cells) - len(to_measure)
+
+    def cell_progress(stage: str, done: int, _total: int) -> None:
+        report("betti", n_reused + done, total)
+
+    for cell, result in zip(
+        to_measure, _measure_cells(clouds, params, workers, cell_progress), strict=True
+    ):
+        outcome[cell] = result
+        if cache is not None:
+            cache[(cell[1], cell[0])] = (digests[cell], result)
+    betti: dict[int, list[list[int] | None]] = {c: [] for c in class_list}
+    n_points: dict[int, list[int]] = {c: [] for c in class_list}
     notes: dict[int, dict[str, str]] = {}
-    for c in class_list:
-        mask = split == c
-        betti[c], n_points[c] = [], []
-        for name in layer_names:
-            report("betti", done, total)
-            numbers, used, note = _class_betti(points[name][mask], params)
-            betti[c].append(numbers)
-            n_points[c].append(used)
-            if note:
-                notes.setdefault(c, {})[name] = note
-            done += 1
+    for c, name in cells:
+        numbers, used, note = outcome[(c, name)]
+        betti[c].append(None if numbers is None else list(numbers))
+        n_points[c].append(used)
+        if note:
+            notes.setdefault(c, {})[name] = note
     report("betti", total, total)
     return LayerBetti(
         layers=layer_names,
@@ -465,6 +576,7 @@ def layer_betti(
         labels="true" if use_true_labels else "predicted",
         accuracy=None if true is None else float((predicted == true).mean()),
         seconds=time.perf_counter() - started,
+        cells_reused=n_reused,
     )
 
 
@@ -494,6 +606,11 @@ class TraceRecorder:
         ``on_record(recorder)`` after each new entry (e.g. write ``trace.json``).
     progress : callable, optional
         Passed to :func:`layer_betti`.
+    workers : int, default=1
+        Processes measuring the cells of a checkpoint in parallel (see :func:`layer_betti`).
+    cache : bool, default=True
+        Reuse a cell's Betti numbers when its point cloud did not change since the previous
+        checkpoint (exact: the cloud's bytes are hashed).
 
     Attributes
     ----------
@@ -501,6 +618,8 @@ class TraceRecorder:
         Epoch -> ``{"epoch", "train": {loss, train_acc, val_acc} or None, **LayerBetti.to_dict()}``.
     seconds : float
         Time spent measuring (the probe overhead).
+    cells, cells_reused : int
+        Cells measured in all, and how many of them were reused from the cache.
     """
 
     def __init__(
@@ -514,9 +633,15 @@ class TraceRecorder:
         layers: Sequence[str] | None = None,
         on_record: Callable[[TraceRecorder], None] | None = None,
         progress: Progress | None = None,
+        workers: int = 1,
+        cache: bool = True,
     ) -> None:
         if epochs is None and (every is None or int(every) < 1):
             raise ValueError(f"TraceRecorder: every must be an int >= 1; got {every!r}.")
+        self.workers = _check_workers(workers, "TraceRecorder")
+        self._cache: CellCache | None = {} if cache else None
+        self.cells = 0
+        self.cells_reused = 0
         self.inputs = inputs
         self.measure = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
         self.every = None if epochs is not None else int(every)
@@ -548,8 +673,14 @@ class TraceRecorder:
             layers=self.layers,
             labels=self.labels,
             progress=self.progress,
+            workers=self.workers,
+            cache=self._cache,
         )
         self.seconds += time.perf_counter() - started
+        n_cells = len(result.layers) * len(result.classes)
+        self.cells += n_cells
+        self.cells_reused += result.cells_reused
+
         train_info = None
         if record is not None:
             train_info = {

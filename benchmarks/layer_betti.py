@@ -12,7 +12,11 @@ run here, so the in-run baseline is GUDHI's flag complex without edge collapse
 
 The network is trained (full-batch Adam, lr 0.02, seed 0) for ``--epochs`` epochs first so the
 layers are those of a network in training, not of a random one. Each engine method is timed on the
-whole checkpoint (22 cells); all methods must give identical Betti numbers.
+whole checkpoint (22 cells); all methods must give identical Betti numbers. "legacy" is the engine
+as it was before the probing-overhead work (commit 71de520: scikit-learn kNN, int32 hop products,
+GUDHI simplex tree of the whole graph, edge collapse), copied below and timed in the same run;
+"auto" is the current engine (dominated kNN vertices deleted, then edge collapse); "auto, 2
+workers" measures the cells in two processes (only useful with idle cores).
 
 Prints a table with the ratios and writes benchmarks/results/layer_betti.json.
 """
@@ -20,24 +24,130 @@ Prints a table with the ratios and writes benchmarks/results/layer_betti.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 from rich.console import Console
 from rich.table import Table
+from scipy.sparse.csgraph import connected_components
 
+import bettiscope.probe
 from bettiscope.experiments import mlp_task
 from bettiscope.probe import capture, layer_betti, predict
 from bettiscope.storage import atomic_write_json, environment_info
-from bettiscope.topology import betti_numbers
+from bettiscope.topology import (
+    BettiResult,
+    _betti_from_simplex_tree,
+    _pairs_to_graph,
+    betti_numbers,
+    subsample,
+)
 from bettiscope.training import TrainConfig, train
 
 console = Console(width=160)
 TARGET_SECONDS = 30.0
 MEASURE = {"metric": "knn-hop", "k": 35, "scale": 2.5, "stride": 4, "max_dim": 1}
+
+
+def legacy_betti_numbers(
+    points: Any,
+    *,
+    metric: str = "knn-hop",
+    k: int,
+    scale: float,
+    stride: int = 1,
+    max_dim: int = 1,
+    **_: Any,
+) -> BettiResult:
+    """The engine before the probing-overhead work (commit 71de520), knn-hop only, for timing.
+
+    scikit-learn kNN graph, hop graph by int32 sparse products, a GUDHI simplex tree of the whole
+    graph, ``collapse_edges`` until stable, the edge listing, expansion and persistence.
+    """
+    import gudhi
+    from sklearn.neighbors import NearestNeighbors
+
+    if metric != "knn-hop":
+        raise ValueError("legacy_betti_numbers: knn-hop only")
+    started = time.perf_counter()
+    X = subsample(np.asarray(points, dtype=np.float64), stride=stride)
+    n = len(X)
+    if k >= n:
+        raise ValueError(f"legacy_betti_numbers: k={k} >= {n} points")
+    nb = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X, return_distance=False)
+    is_self = nb == np.arange(n)[:, None]
+    others = np.where(is_self, -1, nb)
+    others[~is_self.any(axis=1), -1] = -1
+    rows, cols = np.repeat(np.arange(n), k), others.ravel()
+    graph = _pairs_to_graph(rows[cols >= 0], cols[cols >= 0], n)
+    closed = (graph + sp.identity(n, dtype=bool, format="csr")).astype(np.int32)
+    reach = closed
+    for _ in range(math.floor(scale) - 1):
+        reach = closed @ reach
+        reach.data[:] = 1
+    graph = reach.astype(bool).tocsr()
+    graph = graph.maximum(graph.T).tocsr()
+    graph.setdiag(False)
+    graph.eliminate_zeros()
+    beta_0 = int(connected_components(graph, directed=False)[0])
+    upper = sp.triu(graph, k=1).tocoo()
+    tree = gudhi.SimplexTree()
+    tree.insert_batch(np.arange(n, dtype=np.int64)[None, :], np.zeros(n))
+    tree.insert_batch(np.stack([upper.row, upper.col]).astype(np.int64), np.zeros(upper.nnz))
+    size = tree.num_simplices()
+    for _ in range(200):
+        tree.collapse_edges(1)
+        if tree.num_simplices() == size:
+            break
+        size = tree.num_simplices()
+    n_reduced = sum(1 for s, _ in tree.get_skeleton(1) if len(s) == 2)
+    tree.expansion(max_dim + 1)
+    betti = _betti_from_simplex_tree(tree, max_dim)
+    betti[0] = beta_0
+    return BettiResult(
+        betti,
+        n_input=len(points),
+        n_points=n,
+        n_edges=upper.nnz,
+        n_edges_reduced=n_reduced,
+        seconds=time.perf_counter() - started,
+        params={"metric": metric, "k": k, "scale": scale, "stride": stride, "method": "legacy"},
+    )
+
+
+@contextlib.contextmanager
+def legacy_engine() -> Iterator[None]:
+    """Make :mod:`bettiscope.probe` use :func:`legacy_betti_numbers` (in this process)."""
+    current = bettiscope.probe.betti_numbers
+    bettiscope.probe.betti_numbers = legacy_betti_numbers
+    try:
+        yield
+    finally:
+        bettiscope.probe.betti_numbers = current
+
+
+def warm_pool(workers: int) -> None:
+    """Start the probe's worker processes (imports included) before anything is timed."""
+    pool = bettiscope.probe._pool(workers)
+    tiny = np.zeros((1, 2))
+    futures = [pool.submit(bettiscope.probe._class_betti, tiny, MEASURE) for _ in range(workers)]
+    for future in futures:
+        future.result()
+
+
+def machine_load() -> dict[str, Any]:
+    """Load averages and cores, to be read beside the timings (the machine is shared)."""
+    one, five, fifteen = os.getloadavg()
+    return {"loadavg_1_5_15": [one, five, fifteen], "cpu_count": os.cpu_count()}
 
 
 def main() -> None:
@@ -46,6 +156,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 300)")
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats per method")
     parser.add_argument("--baseline-cells", type=int, default=2, help="cells timed with plain")
+    parser.add_argument("--ripser", action="store_true", help="also time method='ripser'")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the parallel row")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/layer_betti.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -65,25 +177,45 @@ def main() -> None:
         f"({train_seconds:.1f} s, train accuracy {history.records[-1].train_acc:.4f})"
     )
 
+    load_before = machine_load()
     rows: list[dict[str, Any]] = []
     reference = None
-    for method in ("auto", "collapse", "ripser"):
+    variants: list[tuple[str, str, int]] = [
+        ("legacy", "collapse", 1),
+        ("auto", "auto", 1),
+        ("collapse", "collapse", 1),
+    ]
+    if args.workers > 1:
+        variants.append((f"auto, {args.workers} workers", "auto", args.workers))
+    if args.ripser:
+        variants.append(("ripser", "ripser", 1))
+    for label, method, workers in variants:
+        if workers > 1:
+            warm_pool(workers)
         times, result = [], None
         for _ in range(args.repeats):
-            result = layer_betti(model, X, measure={**MEASURE, "method": method})
+            context = legacy_engine() if label == "legacy" else contextlib.nullcontext()
+            with context:
+                result = layer_betti(
+                    model, X, measure={**MEASURE, "method": method}, workers=workers
+                )
             times.append(result.seconds)
         if reference is None:
             reference = result
         same = result.betti == reference.betti
         rows.append(
             {
-                "method": method,
+                "method": label,
+                "workers": workers,
                 "seconds_per_checkpoint": statistics.median(times),
                 "times": times,
                 "cells": len(result.layers) * len(result.classes),
-                "identical_to_auto": same,
+                "identical_to_legacy": same,
             }
         )
+    legacy_seconds = rows[0]["seconds_per_checkpoint"]
+    for row in rows:
+        row["speedup_vs_legacy"] = legacy_seconds / row["seconds_per_checkpoint"]
 
     # in-run baseline: uncollapsed GUDHI on the first few cells (input first: the largest cloud)
     reps = capture(model, X)
@@ -96,7 +228,7 @@ def main() -> None:
     baseline = []
     for layer, c in cells:
         points = reps[layer].numpy()[labels == c]
-        engine = betti_numbers(points, **MEASURE, method="collapse")
+        engine = betti_numbers(points, **MEASURE)
         started = time.perf_counter()
         plain = betti_numbers(points, **MEASURE, method="plain")
         plain_seconds = time.perf_counter() - started
@@ -113,18 +245,26 @@ def main() -> None:
         )
 
     best = min(rows, key=lambda r: r["seconds_per_checkpoint"])
+    load_after = machine_load()
     table = Table(title="Per-layer, per-class b0..b1 of D-II, one checkpoint (22 cells)")
-    for column in ("method", "s / checkpoint", "target 30 s: ratio", "identical"):
+    for column in (
+        "method",
+        "s / checkpoint",
+        "legacy / this",
+        "target 30 s: ratio",
+        "identical to legacy",
+    ):
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
             row["method"],
             f"{row['seconds_per_checkpoint']:.1f}",
+            f"{row['speedup_vs_legacy']:.2f}x",
             f"{row['seconds_per_checkpoint'] / TARGET_SECONDS:.2f}",
-            str(row["identical_to_auto"]),
+            str(row["identical_to_legacy"]),
         )
     console.print(table)
-    cell_table = Table(title="Same cells: engine (collapse) vs GUDHI without collapse (plain)")
+    cell_table = Table(title="Same cells: engine (auto) vs GUDHI without collapse (plain)")
     for column in ("layer", "class", "points", "engine s", "plain s", "plain / engine", "same"):
         cell_table.add_column(column, justify="right")
     for row in baseline:
@@ -142,11 +282,13 @@ def main() -> None:
         str(c): [None if b is None else list(b) for b in reference.betti[c]]
         for c in reference.classes
     }
-    console.print(f"Betti numbers (auto): {per_class}")
+    console.print(f"Betti numbers: {per_class}")
     console.print(
-        f"Fastest method {best['method']}: {best['seconds_per_checkpoint']:.1f} s per checkpoint "
+        f"Fastest: {best['method']}: {best['seconds_per_checkpoint']:.1f} s per checkpoint "
         f"= {best['seconds_per_checkpoint'] / TARGET_SECONDS:.2f} x the 30 s target "
-        "(machine shared with other jobs: timings are upper bounds)."
+        f"(machine shared with other jobs, load {load_before['loadavg_1_5_15'][0]:.1f} before, "
+        f"{load_after['loadavg_1_5_15'][0]:.1f} after on {load_after['cpu_count']} cores: "
+        "timings are upper bounds; compare the ratios)."
     )
     atomic_write_json(
         args.out,
@@ -161,6 +303,7 @@ def main() -> None:
             "methods": rows,
             "baseline_plain": baseline,
             "betti": per_class,
+            "machine_load": {"before": load_before, "after": load_after},
             "n_points": {str(c): reference.n_points[c] for c in reference.classes},
             "environment": environment_info(),
         },

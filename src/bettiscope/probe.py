@@ -35,12 +35,14 @@ numbers are exactly those a new computation would give.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -421,21 +423,38 @@ def _cell_digest(points: np.ndarray, params: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def _timed_class_betti(
+    points: np.ndarray, params: dict[str, Any]
+) -> tuple[tuple[list[int] | None, int, str], float, float]:
+    """:func:`_class_betti` with its cost: (result, CPU seconds, wall seconds) of this process."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = _class_betti(points, params)
+    return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _submit(workers: int, points: np.ndarray, params: dict[str, Any]) -> Future:
+    """Queue one cell on the shared pool, replacing the pool if an earlier failure broke it."""
+    try:
+        return _pool(workers).submit(_timed_class_betti, points, params)
+    except BrokenProcessPool:
+        _POOLS.pop(workers, None)
+        return _pool(workers).submit(_timed_class_betti, points, params)
+
+
 def _measure_cells(
     clouds: list[np.ndarray], params: dict[str, Any], workers: int, report: Progress
-) -> list[tuple[list[int] | None, int, str]]:
-    """:func:`_class_betti` of every cloud, in order, in ``workers`` processes."""
+) -> list[tuple[tuple[list[int] | None, int, str], float, float]]:
+    """:func:`_timed_class_betti` of every cloud, in order, in ``workers`` processes."""
     total = len(clouds)
     if workers <= 1 or total <= 1:
         results = []
         for done, cloud in enumerate(clouds):
             report("cell", done, total)
-            results.append(_class_betti(cloud, params))
+            results.append(_timed_class_betti(cloud, params))
         return results
-    pool = _pool(workers)
     # largest clouds first, so that no worker is left with a big cell at the end
     order = sorted(range(total), key=lambda i: -len(clouds[i]))
-    futures = {i: pool.submit(_class_betti, clouds[i], params) for i in order}
+    futures = {i: _submit(workers, clouds[i], params) for i in order}
     results = []
     try:
         for done, i in enumerate(range(total)):
@@ -448,6 +467,195 @@ def _measure_cells(
             _POOLS.pop(workers, None)  # a broken pool cannot be reused
         raise
     return results
+
+
+#: A cell: (class, layer name).
+Cell = tuple[int, str]
+
+
+@dataclass
+class _Checkpoint:
+    """One checkpoint between capture and assembly: what is known, and the cells to measure.
+
+    ``outcome`` holds, per cell, the result ``(betti, n_points, note)`` or, for a cell measured in
+    the background, the :class:`~concurrent.futures.Future` of ``_timed_class_betti``.
+    """
+
+    started: float
+    params: dict[str, Any]
+    layer_names: list[str]
+    class_list: list[int]
+    cells: list[Cell]
+    n_class: dict[int, int]
+    labels: str
+    accuracy: float | None
+    outcome: dict[Cell, Any]
+    to_measure: list[Cell]
+    clouds: list[np.ndarray]
+    digests: dict[Cell, str]
+    capture_seconds: float = 0.0
+    capture_cpu_seconds: float = 0.0
+
+    @property
+    def n_reused(self) -> int:
+        return len(self.cells) - len(self.to_measure)
+
+
+def _prepare(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    measure: dict[str, Any] | None,
+    layers: Sequence[str] | None,
+    labels: Any,
+    use_true_labels: bool,
+    classes: Sequence[int] | None,
+    batch_size: int,
+    cache: dict[tuple[str, int], tuple[str, Any]] | None,
+) -> _Checkpoint:
+    """Capture the representations, split them into per-cell clouds, look cells up in ``cache``.
+
+    Everything of :func:`layer_betti` that needs the model; what is left (the Betti numbers of
+    ``to_measure``) only needs the clouds, so it can run elsewhere.
+    """
+    started, cpu = time.perf_counter(), time.process_time()
+    params = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
+    X = torch.as_tensor(inputs)
+    if not X.dtype.is_floating_point:
+        X = X.float()
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"layer_betti: inputs must be (n_samples, ...); got {tuple(X.shape)}.")
+    names = list(layers) if layers is not None else representation_layers(model)
+    reps, logits = _run_with_hooks(model, X, names, batch_size, _model_device(model))
+    predicted = logits.argmax(dim=1).numpy()
+    true = None
+    if labels is not None:
+        true = np.asarray(torch.as_tensor(labels).cpu()).ravel()
+        if len(true) != len(X):
+            raise ValueError(
+                f"layer_betti: {len(true)} labels for {len(X)} inputs; they must match."
+            )
+    if use_true_labels and true is None:
+        raise ValueError("layer_betti: use_true_labels=True needs labels.")
+    split = true if use_true_labels else predicted
+    class_list = list(range(logits.shape[1])) if classes is None else [int(c) for c in classes]
+    points = {
+        "input": X.reshape(len(X), -1).float().numpy(),
+        **{n: r.numpy() for n, r in reps.items()},
+    }
+    cells: list[Cell] = [(c, name) for c in class_list for name in points]
+    outcome: dict[Cell, Any] = {}
+    to_measure: list[Cell] = []
+    clouds: list[np.ndarray] = []
+    digests: dict[Cell, str] = {}
+    masks = {c: split == c for c in class_list}
+    for c, name in cells:
+        cloud = points[name][masks[c]]  # boolean indexing copies: the cloud owns its memory
+        if cache is not None:
+            digests[(c, name)] = digest = _cell_digest(cloud, params)
+            previous = cache.get((name, c))
+            if previous is not None and previous[0] == digest:
+                outcome[(c, name)] = previous[1]
+                continue
+        to_measure.append((c, name))
+        clouds.append(cloud)
+    return _Checkpoint(
+        started=started,
+        params=params,
+        layer_names=list(points),
+        class_list=class_list,
+        cells=cells,
+        n_class={c: int((split == c).sum()) for c in class_list},
+        labels="true" if use_true_labels else "predicted",
+        accuracy=None if true is None else float((predicted == true).mean()),
+        outcome=outcome,
+        to_measure=to_measure,
+        clouds=clouds,
+        digests=digests,
+        capture_seconds=time.perf_counter() - started,
+        capture_cpu_seconds=time.process_time() - cpu,
+    )
+
+
+def _resolved(value: Any) -> tuple[list[int] | None, int, str]:
+    """A cell's result, waiting for it if it is still being measured in the background."""
+    if isinstance(value, Future):
+        return value.result()[0]
+    return value
+
+
+def _assemble(checkpoint: _Checkpoint, seconds: float) -> LayerBetti:
+    """The :class:`LayerBetti` of a checkpoint whose cells all have (or will have) results."""
+    betti: dict[int, list[list[int] | None]] = {c: [] for c in checkpoint.class_list}
+    n_points: dict[int, list[int]] = {c: [] for c in checkpoint.class_list}
+    notes: dict[int, dict[str, str]] = {}
+    for c, name in checkpoint.cells:
+        numbers, used, note = _resolved(checkpoint.outcome[(c, name)])
+        betti[c].append(None if numbers is None else list(numbers))
+        n_points[c].append(used)
+        if note:
+            notes.setdefault(c, {})[name] = note
+    return LayerBetti(
+        layers=checkpoint.layer_names,
+        classes=checkpoint.class_list,
+        betti=betti,
+        n_points=n_points,
+        n_class=checkpoint.n_class,
+        notes=notes,
+        measure=checkpoint.params,
+        labels=checkpoint.labels,
+        accuracy=checkpoint.accuracy,
+        seconds=seconds,
+        cells_reused=checkpoint.n_reused,
+    )
+
+
+def _layer_betti_timed(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    measure: dict[str, Any] | None = None,
+    layers: Sequence[str] | None = None,
+    labels: Any = None,
+    use_true_labels: bool = False,
+    classes: Sequence[int] | None = None,
+    batch_size: int = 8192,
+    progress: Progress | None = None,
+    workers: int = 1,
+    cache: CellCache | None = None,
+) -> tuple[LayerBetti, float]:
+    """:func:`layer_betti` and its CPU seconds (this process's and the workers')."""
+    workers = _check_workers(workers, "layer_betti")
+    checkpoint = _prepare(
+        model,
+        inputs,
+        measure=measure,
+        layers=layers,
+        labels=labels,
+        use_true_labels=use_true_labels,
+        classes=classes,
+        batch_size=batch_size,
+        cache=cache,
+    )
+    cpu = time.process_time()
+    report = progress or (lambda stage, done, total: None)
+    total = len(checkpoint.cells)
+    n_reused = checkpoint.n_reused
+
+    def cell_progress(stage: str, done: int, _total: int) -> None:
+        report("betti", n_reused + done, total)
+
+    measured = _measure_cells(checkpoint.clouds, checkpoint.params, workers, cell_progress)
+    worker_cpu = 0.0
+    for cell, (result, cell_cpu, _) in zip(checkpoint.to_measure, measured, strict=True):
+        checkpoint.outcome[cell] = result
+        if workers > 1 and len(measured) > 1:
+            worker_cpu += cell_cpu  # measured in another process
+        if cache is not None:
+            cache[(cell[1], cell[0])] = (checkpoint.digests[cell], result)
+    report("betti", total, total)
+    cpu_seconds = checkpoint.capture_cpu_seconds + time.process_time() - cpu + worker_cpu
+    return _assemble(checkpoint, time.perf_counter() - checkpoint.started), cpu_seconds
 
 
 def layer_betti(
@@ -499,90 +707,38 @@ def layer_betti(
     -------
     LayerBetti
     """
-    started = time.perf_counter()
-    workers = _check_workers(workers, "layer_betti")
-    params = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
-    X = torch.as_tensor(inputs)
-    if not X.dtype.is_floating_point:
-        X = X.float()
-    if X.ndim < 2 or len(X) == 0:
-        raise ValueError(f"layer_betti: inputs must be (n_samples, ...); got {tuple(X.shape)}.")
-    names = list(layers) if layers is not None else representation_layers(model)
-    reps, logits = _run_with_hooks(model, X, names, batch_size, _model_device(model))
-    predicted = logits.argmax(dim=1).numpy()
-    true = None
-    if labels is not None:
-        true = np.asarray(torch.as_tensor(labels).cpu()).ravel()
-        if len(true) != len(X):
-            raise ValueError(
-                f"layer_betti: {len(true)} labels for {len(X)} inputs; they must match."
-            )
-    if use_true_labels and true is None:
-        raise ValueError("layer_betti: use_true_labels=True needs labels.")
-    split = true if use_true_labels else predicted
-    class_list = list(range(logits.shape[1])) if classes is None else [int(c) for c in classes]
-    points = {
-        "input": X.reshape(len(X), -1).float().numpy(),
-        **{n: r.numpy() for n, r in reps.items()},
-    }
-    layer_names = list(points)
-    report = progress or (lambda stage, done, total: None)
-    total = len(layer_names) * len(class_list)
-    cells: list[tuple[int, str]] = [(c, name) for c in class_list for name in layer_names]
-    outcome: dict[tuple[int, str], tuple[list[int] | None, int, str]] = {}
-    to_measure: list[tuple[int, str]] = []
-    clouds: list[np.ndarray] = []
-    digests: dict[tuple[int, str], str] = {}
-    masks = {c: split == c for c in class_list}
-    for c, name in cells:
-        cloud = points[name][masks[c]]
-        if cache is not None:
-            digests[(c, name)] = digest = _cell_digest(cloud, params)
-            previous = cache.get((name, c))
-            if previous is not None and previous[0] == digest:
-                outcome[(c, name)] = previous[1]
-                continue
-        to_measure.append((c, name))
-        clouds.append(cloud)
-    n_reused = len(cells) - len(to_measure)
-
-    def cell_progress(stage: str, done: int, _total: int) -> None:
-        report("betti", n_reused + done, total)
-
-    for cell, result in zip(
-        to_measure, _measure_cells(clouds, params, workers, cell_progress), strict=True
-    ):
-        outcome[cell] = result
-        if cache is not None:
-            cache[(cell[1], cell[0])] = (digests[cell], result)
-    betti: dict[int, list[list[int] | None]] = {c: [] for c in class_list}
-    n_points: dict[int, list[int]] = {c: [] for c in class_list}
-    notes: dict[int, dict[str, str]] = {}
-    for c, name in cells:
-        numbers, used, note = outcome[(c, name)]
-        betti[c].append(None if numbers is None else list(numbers))
-        n_points[c].append(used)
-        if note:
-            notes.setdefault(c, {})[name] = note
-    report("betti", total, total)
-    return LayerBetti(
-        layers=layer_names,
-        classes=class_list,
-        betti=betti,
-        n_points=n_points,
-        n_class={c: int((split == c).sum()) for c in class_list},
-        notes=notes,
-        measure=params,
-        labels="true" if use_true_labels else "predicted",
-        accuracy=None if true is None else float((predicted == true).mean()),
-        seconds=time.perf_counter() - started,
-        cells_reused=n_reused,
+    result, _ = _layer_betti_timed(
+        model,
+        inputs,
+        measure=measure,
+        layers=layers,
+        labels=labels,
+        use_true_labels=use_true_labels,
+        classes=classes,
+        batch_size=batch_size,
+        progress=progress,
+        workers=workers,
+        cache=cache,
     )
+    return result
 
 
 # --------------------------------------------------------------------------------------------
 # traces during training
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    """A checkpoint handed to the workers, waiting for its cells."""
+
+    epoch: int
+    train: dict[str, Any] | None
+    checkpoint: _Checkpoint
+    futures: list[Future]
+
+    def done(self) -> bool:
+        return all(f.done() for f in self.futures)
 
 
 class TraceRecorder:
@@ -603,23 +759,54 @@ class TraceRecorder:
         True labels of ``inputs`` (for accuracy; see :func:`layer_betti`).
     layers : sequence of str, optional
     on_record : callable, optional
-        ``on_record(recorder)`` after each new entry (e.g. write ``trace.json``).
+        ``on_record(recorder)`` after each new entry (e.g. write ``trace.json``); always called
+        in the calling (training) thread, once per entry, in the order the entries were recorded.
     progress : callable, optional
-        Passed to :func:`layer_betti`.
+        Passed to :func:`layer_betti` (synchronous mode only).
     workers : int, default=1
-        Processes measuring the cells of a checkpoint in parallel (see :func:`layer_betti`).
+        Processes measuring the cells of a checkpoint in parallel (see :func:`layer_betti`); in
+        background mode, the processes of the background pool.
     cache : bool, default=True
         Reuse a cell's Betti numbers when its point cloud did not change since the previous
         checkpoint (exact: the cloud's bytes are hashed).
+    background : bool, default=False
+        Measure in the background. At a checkpoint the recorder only runs the forward pass
+        (capture and split by predicted label, in this process; cheap) and hands the per-cell
+        point clouds to a pool of ``workers`` processes, then returns, so training goes on while
+        the Betti numbers are computed. Finished entries are collected at every later epoch end
+        (``__call__``, even off-schedule), and :meth:`finish` / :meth:`wait` wait for all; entries
+        and ``on_record`` calls come in recording (epoch) order, and hold exactly the numbers the
+        synchronous recorder gives. Only worth it with spare cores: the workers compete with
+        training for CPU otherwise.
+    max_pending : int, default=2
+        Background mode: at most this many checkpoints in flight. Each holds its captured point
+        clouds in memory until measured (about ``n_probe x sum(layer widths) x 4`` bytes: ~25 MB
+        for D-II's 45 000 points through a 15 x 9 MLP); recording one more first blocks training
+        until the oldest is done, so memory stays bounded when the probe is slower than training.
 
     Attributes
     ----------
     entries : dict of int to dict
         Epoch -> ``{"epoch", "train": {loss, train_acc, val_acc} or None, **LayerBetti.to_dict()}``.
+        In background mode an entry's ``seconds`` is its work time (capture plus each cell's
+        time in a worker), not the time it took to arrive.
     seconds : float
-        Time spent measuring (the probe overhead).
+        Wall-clock the caller (the training loop) spent in the recorder: all the measuring when
+        synchronous; capture, hand-off and waits (full queue, :meth:`finish`) in background mode.
+    wait_seconds : float
+        Of ``seconds``, the time spent waiting for background results (0 when synchronous).
+    cpu_seconds : float
+        CPU time of the probe: this process's capture and measuring plus the worker processes'
+        cells (also counted when synchronous with ``workers > 1``).
     cells, cells_reused : int
-        Cells measured in all, and how many of them were reused from the cache.
+        Cells measured in all (in collected entries), and how many were reused from the cache.
+
+    Notes
+    -----
+    An interrupted background run loses the entries still in flight (their point clouds exist
+    only in memory); :meth:`cancel_pending` drops them and says which. :func:`run_trace`
+    re-measures the epoch of the model checkpoint it resumes from when that entry was lost;
+    earlier lost epochs stay missing from the trace (their weights are gone).
     """
 
     def __init__(
@@ -635,11 +822,28 @@ class TraceRecorder:
         progress: Progress | None = None,
         workers: int = 1,
         cache: bool = True,
+        background: bool = False,
+        max_pending: int = 2,
     ) -> None:
         if epochs is None and (every is None or int(every) < 1):
             raise ValueError(f"TraceRecorder: every must be an int >= 1; got {every!r}.")
+        if not isinstance(background, bool):
+            raise ValueError(
+                f"TraceRecorder: background must be True or False; got {background!r}."
+            )
+        if (
+            isinstance(max_pending, bool)
+            or not isinstance(max_pending, (int, np.integer))
+            or (max_pending < 1)
+        ):
+            raise ValueError(
+                f"TraceRecorder: max_pending must be an int >= 1; got {max_pending!r}."
+            )
         self.workers = _check_workers(workers, "TraceRecorder")
-        self._cache: CellCache | None = {} if cache else None
+        self.background = background
+        self.max_pending = int(max_pending)
+        self._cache: dict[tuple[str, int], tuple[str, Any]] | None = {} if cache else None
+        self._pending: list[_Pending] = []
         self.cells = 0
         self.cells_reused = 0
         self.inputs = inputs
@@ -652,6 +856,13 @@ class TraceRecorder:
         self.progress = progress
         self.entries: dict[int, dict[str, Any]] = {}
         self.seconds = 0.0
+        self.wait_seconds = 0.0
+        self.cpu_seconds = 0.0
+
+    @property
+    def pending_epochs(self) -> list[int]:
+        """Epochs handed to the background workers and not yet collected."""
+        return [p.epoch for p in self._pending]
 
     def wants(self, epoch: int) -> bool:
         """Whether ``epoch`` is on the schedule."""
@@ -660,44 +871,142 @@ class TraceRecorder:
         return epoch % self.every == 0
 
     def __call__(self, epoch: int, model: nn.Module, record: Any = None) -> None:
+        if self._pending:
+            self.collect()
         if self.wants(epoch):
             self.record(epoch, model, record)
 
-    def record(self, epoch: int, model: nn.Module, record: Any = None) -> dict[str, Any]:
-        """Measure now and store the entry for ``epoch`` (replacing an earlier one)."""
-        started = time.perf_counter()
-        result = layer_betti(
-            model,
-            self.inputs,
-            measure=self.measure,
-            layers=self.layers,
-            labels=self.labels,
-            progress=self.progress,
-            workers=self.workers,
-            cache=self._cache,
-        )
-        self.seconds += time.perf_counter() - started
-        n_cells = len(result.layers) * len(result.classes)
-        self.cells += n_cells
-        self.cells_reused += result.cells_reused
+    @staticmethod
+    def _train_info(record: Any) -> dict[str, Any] | None:
+        if record is None:
+            return None
+        return {"loss": record.loss, "train_acc": record.train_acc, "val_acc": record.val_acc}
 
-        train_info = None
-        if record is not None:
-            train_info = {
-                "loss": record.loss,
-                "train_acc": record.train_acc,
-                "val_acc": record.val_acc,
-            }
+    def _store(self, epoch: int, train_info: dict[str, Any] | None, result: LayerBetti) -> dict:
+        self.cells += len(result.layers) * len(result.classes)
+        self.cells_reused += result.cells_reused
         entry = {"epoch": int(epoch), "train": train_info, **result.to_dict()}
         self.entries[int(epoch)] = entry
         if self.on_record is not None:
             self.on_record(self)
         return entry
 
+    def record(self, epoch: int, model: nn.Module, record: Any = None) -> dict[str, Any] | None:
+        """Measure ``epoch`` and store its entry (replacing an earlier one).
+
+        Returns the entry; in background mode None (the entry arrives later, see ``background``).
+        """
+        started = time.perf_counter()
+        if not self.background:
+            result, cpu = _layer_betti_timed(
+                model,
+                self.inputs,
+                measure=self.measure,
+                layers=self.layers,
+                labels=self.labels,
+                progress=self.progress,
+                workers=self.workers,
+                cache=self._cache,
+            )
+            self.seconds += time.perf_counter() - started
+            self.cpu_seconds += cpu
+            return self._store(epoch, self._train_info(record), result)
+        # bounded queue: block on the oldest checkpoints before capturing one more
+        while len(self._pending) >= self.max_pending:
+            self._collect_one()
+        checkpoint = _prepare(
+            model,
+            self.inputs,
+            measure=self.measure,
+            layers=self.layers,
+            labels=self.labels,
+            use_true_labels=False,
+            classes=None,
+            batch_size=8192,
+            cache=self._cache,
+        )
+        # largest clouds first, so that no worker is left with a big cell at the end
+        order = sorted(range(len(checkpoint.clouds)), key=lambda i: -len(checkpoint.clouds[i]))
+        futures: dict[int, Future] = {}
+        for i in order:
+            futures[i] = _submit(self.workers, checkpoint.clouds[i], checkpoint.params)
+        for i, cell in enumerate(checkpoint.to_measure):
+            checkpoint.outcome[cell] = futures[i]
+            if self._cache is not None:
+                # later checkpoints reuse this cell's future while it is still running
+                self._cache[(cell[1], cell[0])] = (checkpoint.digests[cell], futures[i])
+        checkpoint.clouds = []  # the pool holds them until sent; nothing else needs them
+        self._pending.append(
+            _Pending(int(epoch), self._train_info(record), checkpoint, list(futures.values()))
+        )
+        self.cpu_seconds += checkpoint.capture_cpu_seconds
+        self.seconds += time.perf_counter() - started
+        return None
+
+    def _collect_one(self) -> None:
+        """Wait for the oldest pending checkpoint and store its entry."""
+        pending = self._pending[0]
+        started = time.perf_counter()
+        try:
+            for future in pending.futures:
+                future.result()
+        except BaseException:
+            if any(f.done() and not f.cancelled() and f.exception() for f in pending.futures):
+                _POOLS.pop(self.workers, None)  # a broken pool cannot be reused
+            raise
+        waited = time.perf_counter() - started
+        self.wait_seconds += waited
+        self.seconds += waited
+        self._pending.pop(0)
+        checkpoint = pending.checkpoint
+        cell_cpu = cell_wall = 0.0
+        for future in pending.futures:
+            _, cpu, wall = future.result()
+            cell_cpu += cpu
+            cell_wall += wall
+        self.cpu_seconds += cell_cpu
+        result = _assemble(checkpoint, checkpoint.capture_seconds + cell_wall)
+        self._store(pending.epoch, pending.train, result)
+
+    def collect(self) -> list[int]:
+        """Store the entries whose cells are all done, oldest first, without waiting.
+
+        Stops at the first checkpoint still running, so entries arrive in recording order.
+        Returns the epochs stored.
+        """
+        stored = []
+        while self._pending and self._pending[0].done():
+            stored.append(self._pending[0].epoch)
+            self._collect_one()
+        return stored
+
+    def wait(self) -> None:
+        """Wait for every pending checkpoint and store its entry (no-op when synchronous)."""
+        while self._pending:
+            self._collect_one()
+
+    def cancel_pending(self) -> list[int]:
+        """Drop the checkpoints still in flight (e.g. on an interruption); returns their epochs.
+
+        Cells not yet started are cancelled; cells already running finish in the workers and are
+        thrown away. The cell cache forgets them, so no later checkpoint reuses a lost result.
+        """
+        lost = [p.epoch for p in self._pending]
+        dropped = {id(f) for p in self._pending for f in p.futures}
+        for pending in self._pending:
+            for future in pending.futures:
+                future.cancel()
+        self._pending = []
+        if self._cache is not None:
+            for key in [k for k, v in self._cache.items() if id(v[1]) in dropped]:
+                del self._cache[key]
+        return lost
+
     def finish(self, epoch: int, model: nn.Module, record: Any = None) -> None:
-        """Record the final epoch unless it is already recorded."""
-        if int(epoch) not in self.entries:
+        """Record the final epoch unless it is already recorded, then wait for all entries."""
+        if int(epoch) not in self.entries and int(epoch) not in self.pending_epochs:
             self.record(epoch, model, record)
+        self.wait()
 
     def load(self, entries: Sequence[dict[str, Any]]) -> None:
         """Restore entries from an earlier (interrupted) run's ``trace.json``."""
@@ -705,7 +1014,7 @@ class TraceRecorder:
             self.entries[int(entry["epoch"])] = dict(entry)
 
     def to_list(self) -> list[dict[str, Any]]:
-        """Entries in epoch order."""
+        """Entries in epoch order (collected ones only)."""
         return [self.entries[e] for e in sorted(self.entries)]
 
 
@@ -799,6 +1108,23 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def _resumed_checkpoint(path: Path) -> tuple[int, dict[str, Any], Any] | None:
+    """(epoch, model weights, last epoch's record) of a training checkpoint, or None if unreadable.
+
+    Reads the file :func:`bettiscope.training.train` writes; any problem is left to ``train``,
+    which reports it clearly when it loads the same file.
+    """
+    from bettiscope.training import TrainHistory
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        history = TrainHistory.from_dict(state["history"])
+        last = history.records[-1] if history.records else None
+        return int(state["epoch"]), state["model"], last
+    except Exception:  # torch raises many types for a damaged file
+        return None
+
+
 def run_trace(
     model: nn.Module,
     train_data: tuple[Tensor, Tensor],
@@ -812,6 +1138,8 @@ def run_trace(
     val: tuple[Tensor, Tensor] | None = None,
     config: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
+    background: bool = False,
 ) -> dict[str, Any]:
     """Train ``model`` while tracing per-layer Betti numbers; write ``out_dir/trace.json``.
 
@@ -836,13 +1164,23 @@ def run_trace(
     config : dict, optional
         Extra provenance (data set, activation, widths) stored in ``trace.json``.
     progress : callable, optional
-        ``progress(stage, done, total)``: "train" per epoch and "betti" per cell.
+        ``progress(stage, done, total)``: "train" per epoch and "betti" per cell (synchronous).
+    workers : int, default=1
+        Probe processes (see :class:`TraceRecorder`); 1 with ``background=False`` measures in
+        this process, as before.
+    background : bool, default=False
+        Measure in ``workers`` background processes while training goes on (see
+        :class:`TraceRecorder`); the entries are the same. An interruption loses the entries
+        still in flight: the finished ones are saved, and on resume the epoch of the model
+        checkpoint is measured again if its entry was lost; earlier lost epochs stay missing.
+        Neither setting is part of the run's identity: a run may resume with other values.
 
     Returns
     -------
     dict
         The content of ``trace.json``: ``config``, ``environment``, ``history``, ``trace``
-        (entries in epoch order), ``probe_seconds``, ``train_seconds``, ``status``.
+        (entries in epoch order), ``probe_seconds`` (time the training loop spent in the probe),
+        ``probe_cpu_seconds``, ``probe`` (workers, background), ``train_seconds``, ``status``.
     """
     from dataclasses import replace
 
@@ -863,7 +1201,12 @@ def run_trace(
     }
     report = progress or (lambda stage, done, total: None)
     previous_probe_seconds = 0.0
-    payload_base = {"config": full_config, "environment": environment_info()}
+    previous_cpu_seconds = 0.0
+    payload_base = {
+        "config": full_config,
+        "environment": environment_info(),
+        "probe": {"workers": int(workers), "background": bool(background)},
+    }
 
     def write(recorder: TraceRecorder, status: str, history: Any = None) -> dict[str, Any]:
         payload = {
@@ -871,6 +1214,7 @@ def run_trace(
             "status": status,
             "trace": recorder.to_list(),
             "probe_seconds": previous_probe_seconds + recorder.seconds,
+            "probe_cpu_seconds": previous_cpu_seconds + recorder.cpu_seconds,
             "history": None if history is None else history.to_dict(),
         }
         atomic_write_json(trace_path, payload)
@@ -882,6 +1226,8 @@ def run_trace(
         every=every,
         labels=labels,
         progress=lambda stage, done, total: report(stage, done, total),
+        workers=workers,
+        background=background,
     )
     recorder.on_record = lambda rec: write(rec, "running")
     if trace_path.exists():
@@ -894,18 +1240,36 @@ def run_trace(
             )
         recorder.load(old.get("trace", []))
         previous_probe_seconds = float(old.get("probe_seconds", 0.0))
-    if 0 not in recorder.entries:
-        recorder.record(0, model)
-    history = train(
-        model,
-        train_data,
-        cfg,
-        val=val,
-        on_epoch_end=recorder,
-        progress=lambda stage, done, total: report("train", done, total),
-    )
-    if history.epochs > 0:
-        recorder.finish(history.epochs, model, history.records[-1])
+        previous_cpu_seconds = float(old.get("probe_cpu_seconds", 0.0))
+    try:
+        if 0 not in recorder.entries:
+            recorder.record(0, model)
+        checkpoint = Path(cfg.checkpoint_path)
+        resumed = _resumed_checkpoint(checkpoint) if checkpoint.exists() else None
+        if resumed is not None and resumed[0] > 0 and resumed[0] not in recorder.entries:
+            # a background entry lost to an interruption: the checkpoint has its weights
+            epoch, weights, last = resumed
+            if recorder.wants(epoch):  # a lost final entry is re-measured by finish()
+                model.load_state_dict(weights)  # train() loads the same weights again
+                recorder.record(epoch, model, last)
+        history = train(
+            model,
+            train_data,
+            cfg,
+            val=val,
+            on_epoch_end=recorder,
+            progress=lambda stage, done, total: report("train", done, total),
+        )
+        if history.epochs > 0:
+            recorder.finish(history.epochs, model, history.records[-1])
+        recorder.wait()
+    except BaseException:
+        # keep what is finished (on_record writes it), drop what is still in flight
+        if recorder.pending_epochs:
+            with contextlib.suppress(Exception):  # the original error matters more
+                recorder.collect()
+            recorder.cancel_pending()
+        raise
     payload = write(recorder, "done", history)
     payload["train_seconds"] = float(sum(history.column("seconds")))
     atomic_write_json(trace_path, payload)

@@ -62,6 +62,35 @@ def test_trace_writes_trace_and_heatmap_and_resumes(blobs, tmp_path) -> None:
     assert trace["history"]["resumed_from"] == 6
 
 
+def test_trace_background_gives_the_synchronous_trace(blobs, tmp_path) -> None:
+    def args(out: str, *extra: str, epochs: int = 4) -> list[str]:
+        common = ["trace", "--dataset", str(blobs), "--width", "6", "--depth", "3"]
+        common += ["--every", "2", "--lr", "1e-3", "--keep-training", "--epochs", str(epochs)]
+        return [*common, *extra, "--out", str(tmp_path / out)]
+
+    sync = _invoke(args("sync"))
+    assert sync.exit_code == 0, sync.output
+    background = _invoke(args("bg", "--probe-workers", "2", "--background"))
+    assert background.exit_code == 0, background.output
+    assert "CPU s in all" in background.stdout
+    traces = [json.loads((tmp_path / d / "trace.json").read_text()) for d in ("sync", "bg")]
+    assert traces[0]["probe"] == {"workers": 1, "background": False}
+    assert traces[1]["probe"] == {"workers": 2, "background": True}
+
+    def numbers(trace: dict) -> list:
+        return [{k: v for k, v in e.items() if k != "seconds"} for e in trace["trace"]]
+
+    assert [e["epoch"] for e in traces[1]["trace"]] == [0, 2, 4]
+    assert numbers(traces[1]) == numbers(traces[0])
+    # the probe settings are not part of the run's identity: a background run resumes this one
+    longer = _invoke(args("sync", "--background", epochs=6))
+    assert longer.exit_code == 0, longer.output
+    resumed = json.loads((tmp_path / "sync" / "trace.json").read_text())
+    assert [e["epoch"] for e in resumed["trace"]] == [0, 2, 4, 6]
+    assert resumed["history"]["resumed_from"] == 4
+    assert _invoke(args("x", "--probe-workers", "0")).exit_code == 2
+
+
 def test_trace_errors(blobs, tmp_path) -> None:
     result = _invoke(
         ["trace", "--dataset", str(blobs), "--activation", "swishy", "--out", str(tmp_path / "x")]

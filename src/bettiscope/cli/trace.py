@@ -83,6 +83,20 @@ def trace(
     stride: Annotated[int | None, typer.Option(help="Keep every N-th point per class.")] = None,
     max_dim: Annotated[int | None, typer.Option(help="Highest Betti number.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+    probe_workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Processes measuring Betti numbers (1 = in the training process)."
+        ),
+    ] = 1,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background",
+            help="Measure in --probe-workers background processes while training goes on "
+            "(same numbers; an interruption loses the checkpoints still being measured).",
+        ),
+    ] = False,
 ) -> None:
     """Train an MLP and record per-layer, per-class Betti numbers every N epochs."""
     from bettiscope.activations import get_activation
@@ -133,6 +147,8 @@ def trace(
                 every=every,
                 config=config,
                 progress=progress_callback(progress),
+                workers=probe_workers,
+                background=background,
             )
         heatmap = plot_trace_heatmap(
             result["trace"],
@@ -151,6 +167,11 @@ def _render(result: dict[str, Any], heatmap: Path) -> None:
             f"epochs to 100% train accuracy: {history['epochs_to_train_target'] or 'not reached'}"
             f"; training {result.get('train_seconds', 0.0):.1f} s, probing "
             f"{result['probe_seconds']:.1f} s"
+            + (
+                f" in the training loop ({result['probe_cpu_seconds']:.1f} CPU s in all)"
+                if result.get("probe", {}).get("background")
+                else ""
+            )
         ),
     )
     table.add_column("layer")

@@ -31,7 +31,9 @@ def _toy_model(activation, seed):
     return build_mlp(2, 2, width=6, depth=3, activation=activation, seed=seed)
 
 
-def toy_task(dataset: str, *, data_seed: int = 0, n: int = 120) -> StudyTask:
+def toy_task(
+    dataset: str, *, data_seed: int = 0, n: int = 120, measure: dict | None = None
+) -> StudyTask:
     """Two noisy blobs: every activation separates them within a few epochs."""
     g = torch.Generator().manual_seed(data_seed)
     y = torch.arange(n) % 2
@@ -43,7 +45,7 @@ def toy_task(dataset: str, *, data_seed: int = 0, n: int = 120) -> StudyTask:
         val=(X[n * 3 // 4 :], y[n * 3 // 4 :]),
         probe_inputs=X[: n * 3 // 4],
         probe_labels=y[: n * 3 // 4],
-        measure=MEASURE,
+        measure={**MEASURE, **(measure or {})},
         train_defaults=TrainConfig(lr=0.01),
         info={"dataset": dataset},
     )
@@ -200,6 +202,18 @@ def test_reuse_imports_only_identical_runs(tmp_path) -> None:
     assert not any(
         json.loads(p.read_text()).get("imported_from") for p in (tmp_path / "c" / "runs").glob("*")
     )
+    # other Betti settings: the untraced tuning runs are still the same runs, traced ones not
+    run_compare(
+        _config(
+            lr_grid=[0.003, 0.03],
+            trace_every=0,
+            task_options={"measure": {"k": 5}},
+        ),
+        tmp_path / "e",
+        reuse_from=[tmp_path / "a"],
+    )
+    records = [json.loads(p.read_text()) for p in (tmp_path / "e" / "runs").glob("*.json")]
+    assert all(bool(r.get("imported_from")) == (r["phase"] == "tune") for r in records)
     with pytest.raises(ValueError, match="not a comparison folder"):
         run_compare(_config(), tmp_path / "d", reuse_from=[tmp_path / "nowhere"])
 

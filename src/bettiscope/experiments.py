@@ -1157,9 +1157,16 @@ def _same_run(spec: dict[str, Any], other: Any) -> bool:
     """Whether a stored spec describes the same run (where it was run does not count)."""
     if not isinstance(other, dict):
         return False
-    ignored = ("checkpoint_dir", "device")
-    mine = {k: v for k, v in to_jsonable(spec).items() if k not in ignored}
-    return mine == {k: v for k, v in other.items() if k not in ignored}
+
+    def comparable(s: dict[str, Any]) -> dict[str, Any]:
+        s = {k: v for k, v in s.items() if k not in ("checkpoint_dir", "device")}
+        if s.get("trace_every") is None and isinstance(s.get("task"), dict):
+            # an untraced run (tuning) never measures: its Betti settings cannot matter
+            options = {k: v for k, v in s["task"].get("options", {}).items() if k != "measure"}
+            s["task"] = {**s["task"], "options": options}
+        return s
+
+    return comparable(to_jsonable(spec)) == comparable(other)
 
 
 def import_finished_runs(

@@ -13,10 +13,25 @@ Settings: full-batch Adam (the Naitzat study: one optimiser step per epoch, so a
 cheap) and mini-batch Adam with batch 64 (many steps per epoch), on D-I (probe = its 88 x 88
 evaluation grid, k=14, stride 3) and, unless ``--quick``, D-II (k=35, stride 4).
 
-Each setting is traced twice in the same run: "legacy" = the probe as it was before the
-probing-overhead work (the old engine, copied in benchmarks/layer_betti.py, and no cell cache) and
-"new" = the current probe (dominated-vertex reduction, cell cache, ``--workers`` processes, default
-1). Both must record identical Betti numbers. The machine load is recorded beside the timings.
+Each setting is traced three times in the same run: "legacy" = the probe as it was before the
+probing-overhead work (the old engine, copied in benchmarks/layer_betti.py, and no cell cache),
+"new" = the current synchronous probe (dominated-vertex reduction, cell cache, ``--workers``
+processes, default 1) and "background" = the same probe with ``background=True`` and
+``--bg-workers`` processes (default 1): the training process only captures the representations
+and training goes on while the workers measure. All must record identical Betti numbers.
+
+Two ratios per variant, because "costs less than the training itself" has two readings:
+
+* wall-clock added: (traced run's wall time - plain training's wall time) / plain training's wall
+  time, where the traced run ends when the last entry is stored (for background, after
+  ``recorder.finish``); also, for background, the same up to the end of the training loop only
+  (how long training itself was held up). This is the reading "tracing makes the job < 2x longer".
+* probe CPU / training: the probe's CPU seconds (this process's capture and measuring plus the
+  workers') over the plain training's CPU seconds. This is the reading "the probe's work is less
+  than the training's work"; background mode cannot change it, only move it to other cores.
+
+On a machine whose cores are busy (the machine load is recorded beside the timings), background
+workers compete with training, so the wall-clock gain is bounded by the idle cores.
 
 Prints a table and writes benchmarks/results/probe_overhead.json.
 """
@@ -26,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +59,13 @@ console = Console(width=160)
 
 
 def measure_setting(
-    dataset: str, batch_size: int | None, epochs: int, every: int, workers: int = 1
+    dataset: str,
+    batch_size: int | None,
+    epochs: int,
+    every: int,
+    workers: int = 1,
+    bg_workers: int = 1,
+    legacy: bool = True,
 ) -> dict:
     task = mlp_task(dataset, val_fraction=0.0, batch_size=batch_size)
     measure = {**task.measure, "max_dim": 1}
@@ -55,31 +77,56 @@ def measure_setting(
         seed=0,
         target_train_acc=None,
     )
-    started = time.perf_counter()
+    # untimed warm-up: the first training in a process pays one-off costs (allocator, kernels)
+    # that would otherwise inflate the plain baseline and hide the probe's cost
+    train(task.build_model("relu", 0), task.train, replace(cfg, epochs=2))
+    started, cpu = time.perf_counter(), time.process_time()
     plain = train(task.build_model("relu", 0), task.train, cfg)
     plain_seconds = time.perf_counter() - started
+    plain_cpu = time.process_time() - cpu
 
     traces: dict[str, Any] = {}
-    for variant in ("legacy", "new"):
-        new = variant == "new"
+    variants = ("legacy", "new", "background") if legacy else ("new", "background")
+    for variant in variants:
+        new = variant != "legacy"
+        background = variant == "background"
         recorder = TraceRecorder(
             task.probe_inputs,
             measure=measure,
             every=every,
             cache=new,
-            workers=workers if new else 1,
+            workers={"legacy": 1, "new": workers, "background": bg_workers}[variant],
+            background=background,
         )
         context = contextlib.nullcontext() if new else legacy_engine()
         started = time.perf_counter()
         with context:
             traced = train(task.build_model("relu", 0), task.train, cfg, on_epoch_end=recorder)
+            loop_seconds = time.perf_counter() - started
+            recorder.wait()  # background: the trace is complete only now
+        run_seconds = time.perf_counter() - started
         traces[variant] = {
             "recorder": recorder,
-            "run_seconds": time.perf_counter() - started,
+            "run_seconds": run_seconds,
+            "loop_seconds": loop_seconds,
+            "wall_added_ratio": (run_seconds - plain_seconds) / plain_seconds,
+            "loop_added_ratio": (loop_seconds - plain_seconds) / plain_seconds,
+            "probe_cpu_seconds": recorder.cpu_seconds,
+            "probe_cpu_ratio": recorder.cpu_seconds / plain_cpu,
+            "blocked_seconds": recorder.seconds,
+            "wait_seconds": recorder.wait_seconds,
             "same_losses": plain.column("loss") == traced.column("loss"),
         }
-    legacy, new = traces["legacy"]["recorder"], traces["new"]["recorder"]
+    new, background = traces["new"]["recorder"], traces["background"]["recorder"]
+    old = traces["legacy"]["recorder"] if legacy else None
     checkpoints = max(1, len(new.entries))
+
+    def numbers(recorder: TraceRecorder) -> list:
+        return [{k: v for k, v in e.items() if k != "seconds"} for e in recorder.to_list()]
+
+    per_variant = {
+        variant: {k: v for k, v in t.items() if k != "recorder"} for variant, t in traces.items()
+    }
     return {
         "dataset": dataset,
         "batch_size": batch_size,
@@ -92,17 +139,22 @@ def measure_setting(
         "measure": measure,
         "train_seconds": plain_seconds,
         "train_seconds_per_epoch": plain_seconds / epochs,
-        "legacy_probe_seconds": legacy.seconds,
-        "legacy_overhead_ratio": legacy.seconds / plain_seconds,
+        "train_cpu_seconds": plain_cpu,
+        "bg_workers": bg_workers,
+        "legacy_probe_seconds": None if old is None else old.seconds,
+        "legacy_overhead_ratio": None if old is None else old.seconds / plain_seconds,
         "probe_seconds": new.seconds,
         "probe_seconds_per_checkpoint": new.seconds / checkpoints,
         "overhead_ratio": new.seconds / plain_seconds,
-        "speedup_vs_legacy": legacy.seconds / new.seconds,
+        "speedup_vs_legacy": None if old is None else old.seconds / new.seconds,
         "cells": new.cells,
         "cells_reused": new.cells_reused,
         "traced_run_seconds": {v: t["run_seconds"] for v, t in traces.items()},
+        "variants": per_variant,
         "same_losses": all(t["same_losses"] for t in traces.values()),
-        "same_betti": [e["betti"] for e in legacy.to_list()] == [e["betti"] for e in new.to_list()],
+        "same_betti": old is None
+        or [e["betti"] for e in old.to_list()] == [e["betti"] for e in new.to_list()],
+        "background_same_entries": numbers(background) == numbers(new),
     }
 
 
@@ -111,6 +163,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="D-I only, 30 epochs")
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="probe processes (new probe)")
+    parser.add_argument("--bg-workers", type=int, default=1, help="background probe processes")
+    parser.add_argument("--no-legacy", action="store_true", help="skip the legacy probe (faster)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/probe_overhead.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -122,18 +176,37 @@ def main() -> None:
         settings += [("D-II", None, 100), ("D-II", 64, 20)]
     if args.workers > 1:
         warm_pool(args.workers)
+    warm_pool(args.bg_workers)  # the background pool always runs in worker processes
     load_before = machine_load()
     rows: list[dict[str, Any]] = []
     for dataset, batch_size, epochs in settings:
-        row = measure_setting(dataset, batch_size, epochs, args.every, args.workers)
+        row = measure_setting(
+            dataset,
+            batch_size,
+            epochs,
+            args.every,
+            args.workers,
+            args.bg_workers,
+            legacy=not args.no_legacy,
+        )
         rows.append(row)
+        runs = ", ".join(f"{v} {t:.1f} s" for v, t in row["traced_run_seconds"].items())
+        legacy_text = (
+            "" if row["legacy_probe_seconds"] is None else f"{row['legacy_probe_seconds']:.1f} s"
+        )
         console.print(
             f"{dataset} batch {batch_size or 'full'}: train {row['train_seconds']:.1f} s, "
-            f"probe legacy {row['legacy_probe_seconds']:.1f} s, new {row['probe_seconds']:.1f} s "
+            f"probe legacy {legacy_text or '-'}, new {row['probe_seconds']:.1f} s, "
+            f"traced runs {runs} "
             f"({row['checkpoints']} checkpoints, {row['cells_reused']} of {row['cells']} cells "
-            f"reused, same Betti numbers: {row['same_betti']})"
+            f"reused, same Betti numbers: {row['same_betti']}, background same entries: "
+            f"{row['background_same_entries']})"
         )
     load_after = machine_load()
+
+    def number(value: float | None, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
     table = Table(title=f"Trace every {args.every} epochs vs training (ReLU MLP 15 x 9)")
     for column in (
         "data",
@@ -156,16 +229,46 @@ def main() -> None:
             str(row["batch_size"] or "full"),
             str(row["epochs"]),
             f"{row['train_seconds']:.1f}",
-            f"{row['legacy_probe_seconds']:.1f}",
+            number(row["legacy_probe_seconds"]),
             f"{row['probe_seconds']:.1f}",
             f"{row['probe_seconds_per_checkpoint']:.2f}",
             f"{row['cells_reused']}/{row['cells']}",
-            f"{row['legacy_overhead_ratio']:.2f}",
+            number(row["legacy_overhead_ratio"], 2),
             f"{row['overhead_ratio']:.2f}",
             "yes" if row["overhead_ratio"] < 1 else "NO",
             str(row["same_betti"]),
         )
     console.print(table)
+    ratios = Table(
+        title="Synchronous vs background probe: wall-clock added to training, and probe CPU "
+        "(ratios to the plain training run)"
+    )
+    for column in (
+        "data",
+        "batch",
+        "train s",
+        "sync: wall added",
+        "bg: wall added (trace done)",
+        "bg: loop held up",
+        "sync: probe CPU / train CPU",
+        "bg: probe CPU / train CPU",
+        "bg entries = sync",
+    ):
+        ratios.add_column(column, justify="right")
+    for row in rows:
+        sync, bg = row["variants"]["new"], row["variants"]["background"]
+        ratios.add_row(
+            row["dataset"],
+            str(row["batch_size"] or "full"),
+            f"{row['train_seconds']:.1f}",
+            f"{sync['wall_added_ratio']:.2f}",
+            f"{bg['wall_added_ratio']:.2f}",
+            f"{bg['loop_added_ratio']:.2f}",
+            f"{sync['probe_cpu_ratio']:.2f}",
+            f"{bg['probe_cpu_ratio']:.2f}",
+            str(row["background_same_entries"]),
+        )
+    console.print(ratios)
     console.print(
         f"Shared {load_after['cpu_count']}-core machine: load average "
         f"{load_before['loadavg_1_5_15'][0]:.1f} before, {load_after['loadavg_1_5_15'][0]:.1f} "
@@ -176,6 +279,7 @@ def main() -> None:
         {
             "benchmark": "probe_overhead",
             "workers": args.workers,
+            "bg_workers": args.bg_workers,
             "rows": rows,
             "machine_load": {"before": load_before, "after": load_after},
             "environment": environment_info(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -297,10 +298,14 @@ def test_background_recorder_gives_the_synchronous_entries_in_order(max_pending)
         max_pending=max_pending,
         on_record=lambda r: seen["background"].append(max(r.entries)),
     )
+    spent = 0.0
     for epoch, model in enumerate(models):
         sync(epoch, model)
+        started = time.perf_counter()
         assert background.record(epoch, model) is None  # returns at once
+        spent += time.perf_counter() - started
         assert len(background.pending_epochs) <= max_pending  # the queue is bounded
+    assert background.seconds <= spent  # time in the recorder, each wait counted once
     # an off-schedule epoch end collects what is done, never out of order
     background.collect()
     assert background.pending_epochs == list(range(len(background.entries), 6))

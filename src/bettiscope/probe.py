@@ -913,7 +913,8 @@ class TraceRecorder:
             return self._store(epoch, self._train_info(record), result)
         # bounded queue: block on the oldest checkpoints before capturing one more
         while len(self._pending) >= self.max_pending:
-            self._collect_one()
+            self._collect_one()  # adds its wait to self.seconds itself
+        started = time.perf_counter()
         checkpoint = _prepare(
             model,
             self.inputs,

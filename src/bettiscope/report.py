@@ -412,7 +412,10 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
             "summary": "A run that misses the target counts as infinitely many epochs. "
             "Speed-up = median epochs (ReLU) / median epochs, with a 95% paired bootstrap "
             "interval (green: excludes 1 above, red: below); p = paired Wilcoxon signed-rank; "
-            "P(better) = probability that a run needs fewer epochs than a ReLU run.",
+            "P(better) = probability that a run needs fewer epochs than a ReLU run. "
+            "s/epoch is each run's own training time: runs of different activations ran at "
+            "different moments, so on a shared machine it also measures the load "
+            "(benchmarks/activation_cost.py times all activations under the same load).",
             "tables": [
                 {
                     "columns": [

@@ -91,6 +91,19 @@ def test_trace_background_gives_the_synchronous_trace(blobs, tmp_path) -> None:
     assert _invoke(args("x", "--probe-workers", "0")).exit_code == 2
 
 
+def test_trace_at_chosen_epochs(blobs, tmp_path) -> None:
+    out = tmp_path / "at"
+    common = ["trace", "--dataset", str(blobs), "--width", "6", "--depth", "3", "--lr", "1e-3"]
+    common += ["--keep-training", "--epochs", "7", "--every", "2"]
+    result = _invoke([*common, "--at", "1,4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    trace = json.loads((out / "trace.json").read_text())
+    assert [e["epoch"] for e in trace["trace"]] == [0, 1, 4, 7]  # 0 and the last always
+    assert trace["config"]["at"] == [1, 4]
+    bad = _invoke([*common, "--at", "3,x", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "--at expects" in bad.stderr
+
+
 def test_trace_errors(blobs, tmp_path) -> None:
     result = _invoke(
         ["trace", "--dataset", str(blobs), "--activation", "swishy", "--out", str(tmp_path / "x")]

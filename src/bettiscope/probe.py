@@ -1141,10 +1141,12 @@ def run_trace(
     progress: Progress | None = None,
     workers: int = 1,
     background: bool = False,
+    at: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` while tracing per-layer Betti numbers; write ``out_dir/trace.json``.
 
-    Records epoch 0 (before training), every ``every``-th epoch, and the last epoch. The model
+    Records epoch 0 (before training), every ``every``-th epoch (or the epochs listed in
+    ``at``), and the last epoch. The model
     checkpoint (``out_dir/checkpoint.pt``) is written every ``every`` epochs and ``trace.json``
     after every entry, so re-running on the same folder resumes: training continues from the
     checkpoint and the entries already measured are kept.
@@ -1175,6 +1177,9 @@ def run_trace(
         still in flight: the finished ones are saved, and on resume the epoch of the model
         checkpoint is measured again if its entry was lost; earlier lost epochs stay missing.
         Neither setting is part of the run's identity: a run may resume with other values.
+    at : sequence of int, optional
+        Explicit epochs to measure instead of every ``every``-th (epoch 0 and the last epoch are
+        always measured); ``every`` then only sets the checkpoint spacing.
 
     Returns
     -------
@@ -1192,6 +1197,11 @@ def run_trace(
     trace_path = out / "trace.json"
     cfg = replace(cfg, checkpoint_path=str(out / "checkpoint.pt"), checkpoint_every=int(every))
     cfg.validate()
+    chosen = None
+    if at is not None:
+        chosen = sorted({int(epoch) for epoch in at})
+        if not chosen or chosen[0] < 0:
+            raise ValueError(f"run_trace: `at` needs epochs >= 0; got {list(at)}.")
     inputs = train_data[0] if probe_inputs is None else probe_inputs
     labels = train_data[1] if probe_inputs is None else probe_labels
     full_config = {
@@ -1199,6 +1209,7 @@ def run_trace(
         "train": asdict(cfg),
         "measure": dict(DEFAULT_MEASURE if measure is None else measure),
         "every": int(every),
+        **({"at": chosen} if chosen is not None else {}),
     }
     report = progress or (lambda stage, done, total: None)
     previous_probe_seconds = 0.0
@@ -1225,6 +1236,7 @@ def run_trace(
         inputs,
         measure=measure,
         every=every,
+        epochs=chosen,
         labels=labels,
         progress=lambda stage, done, total: report(stage, done, total),
         workers=workers,

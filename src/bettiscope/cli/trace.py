@@ -31,6 +31,22 @@ def measure_overrides(
     return {key: value for key, value in given.items() if value is not None}
 
 
+def parse_epochs(text: str | None) -> list[int] | None:
+    """``"0,50,200"`` -> ``[0, 50, 200]``; None stays None."""
+    if text is None:
+        return None
+    epochs = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if not part.isdigit():
+            fail(f"--at expects epochs >= 0 separated by commas (e.g. 0,50,200); got {part!r}.")
+        epochs.append(int(part))
+    if not epochs:
+        fail("--at expects at least one epoch (e.g. 0,50,200).")
+    return epochs
+
+
 def progress_callback(progress: Any) -> Any:
     """A ``progress(stage, done, total)`` that drives one Rich task per stage."""
     tasks: dict[str, Any] = {}
@@ -57,6 +73,13 @@ def trace(
     ] = 10,
     epochs: Annotated[int, typer.Option(min=1, help="Epoch budget.")] = 1000,
     every: Annotated[int, typer.Option(min=1, help="Measure every N epochs.")] = 10,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="Measure at these epochs instead (e.g. 0,50,200); --every then only sets "
+            "the checkpoint spacing. Epoch 0 and the last epoch are always measured."
+        ),
+    ] = None,
     lr: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.02,
     lr_decay_steps: Annotated[
         float | None, typer.Option(help="lr * 0.5**(step/N); the study uses 2500.")
@@ -149,6 +172,7 @@ def trace(
                 progress=progress_callback(progress),
                 workers=probe_workers,
                 background=background,
+                at=parse_epochs(at),
             )
         heatmap = plot_trace_heatmap(
             result["trace"],

@@ -390,8 +390,12 @@ def _class_betti(points: np.ndarray, params: dict[str, Any]) -> tuple[list[int] 
 #: Process pools by worker count, started on first use and kept for the next checkpoints.
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 
-#: A cell's cache entry: (hash of its points and parameters, (betti, n_points, note)).
-CellCache = dict[tuple[str, int], tuple[str, tuple[Any, int, str]]]
+#: A cell: (class, layer name).
+Cell = tuple[int, str]
+
+#: Per cell: (hash of its points and parameters, its result (betti, n_points, note) or, while a
+#: background worker measures it, the Future of that result).
+CellCache = dict[Cell, tuple[str, Any]]
 
 
 def _pool(workers: int) -> Executor:
@@ -408,9 +412,10 @@ def _pool(workers: int) -> Executor:
     return pool
 
 
-def _check_workers(workers: Any, caller: str) -> int:
+def _check_workers(workers: Any, caller: str, name: str = "workers") -> int:
+    """``workers`` (or another count called ``name``) as an int >= 1, else a clear ValueError."""
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"{caller}: workers must be an int >= 1; got {workers!r}.")
+        raise ValueError(f"{caller}: {name} must be an int >= 1; got {workers!r}.")
     return int(workers)
 
 
@@ -441,6 +446,23 @@ def _submit(workers: int, points: np.ndarray, params: dict[str, Any]) -> Future:
         return _pool(workers).submit(_timed_class_betti, points, params)
 
 
+def _submit_cells(workers: int, clouds: list[np.ndarray], params: dict[str, Any]) -> list[Future]:
+    """Queue every cloud on the shared pool; the futures come back in the clouds' order.
+
+    Largest clouds are submitted first, so that no worker is left with a big cell at the end.
+    """
+    futures: dict[int, Future] = {}
+    for i in sorted(range(len(clouds)), key=lambda i: -len(clouds[i])):
+        futures[i] = _submit(workers, clouds[i], params)
+    return [futures[i] for i in range(len(clouds))]
+
+
+def _forget_broken_pool(workers: int, futures: Sequence[Future]) -> None:
+    """Drop the shared pool when a cell failed in it: a broken pool cannot be reused."""
+    if any(f.done() and not f.cancelled() and f.exception() for f in futures):
+        _POOLS.pop(workers, None)
+
+
 def _measure_cells(
     clouds: list[np.ndarray], params: dict[str, Any], workers: int, report: Progress
 ) -> list[tuple[tuple[list[int] | None, int, str], float, float]]:
@@ -452,25 +474,18 @@ def _measure_cells(
             report("cell", done, total)
             results.append(_timed_class_betti(cloud, params))
         return results
-    # largest clouds first, so that no worker is left with a big cell at the end
-    order = sorted(range(total), key=lambda i: -len(clouds[i]))
-    futures = {i: _submit(workers, clouds[i], params) for i in order}
+    futures = _submit_cells(workers, clouds, params)
     results = []
     try:
-        for done, i in enumerate(range(total)):
+        for done, future in enumerate(futures):
             report("cell", done, total)
-            results.append(futures[i].result())
+            results.append(future.result())
     except BaseException:
-        for future in futures.values():
+        for future in futures:
             future.cancel()
-        if any(f.done() and not f.cancelled() and f.exception() for f in futures.values()):
-            _POOLS.pop(workers, None)  # a broken pool cannot be reused
+        _forget_broken_pool(workers, futures)
         raise
     return results
-
-
-#: A cell: (class, layer name).
-Cell = tuple[int, str]
 
 
 @dataclass
@@ -511,7 +526,7 @@ def _prepare(
     use_true_labels: bool,
     classes: Sequence[int] | None,
     batch_size: int,
-    cache: dict[tuple[str, int], tuple[str, Any]] | None,
+    cache: CellCache | None,
 ) -> _Checkpoint:
     """Capture the representations, split them into per-cell clouds, look cells up in ``cache``.
 
@@ -553,7 +568,7 @@ def _prepare(
         cloud = points[name][masks[c]]  # boolean indexing copies: the cloud owns its memory
         if cache is not None:
             digests[(c, name)] = digest = _cell_digest(cloud, params)
-            previous = cache.get((name, c))
+            previous = cache.get((c, name))
             if previous is not None and previous[0] == digest:
                 outcome[(c, name)] = previous[1]
                 continue
@@ -652,7 +667,7 @@ def _layer_betti_timed(
         if workers > 1 and len(measured) > 1:
             worker_cpu += cell_cpu  # measured in another process
         if cache is not None:
-            cache[(cell[1], cell[0])] = (checkpoint.digests[cell], result)
+            cache[cell] = (checkpoint.digests[cell], result)
     report("betti", total, total)
     cpu_seconds = checkpoint.capture_cpu_seconds + time.process_time() - cpu + worker_cpu
     return _assemble(checkpoint, time.perf_counter() - checkpoint.started), cpu_seconds
@@ -831,18 +846,10 @@ class TraceRecorder:
             raise ValueError(
                 f"TraceRecorder: background must be True or False; got {background!r}."
             )
-        if (
-            isinstance(max_pending, bool)
-            or not isinstance(max_pending, (int, np.integer))
-            or (max_pending < 1)
-        ):
-            raise ValueError(
-                f"TraceRecorder: max_pending must be an int >= 1; got {max_pending!r}."
-            )
         self.workers = _check_workers(workers, "TraceRecorder")
         self.background = background
-        self.max_pending = int(max_pending)
-        self._cache: dict[tuple[str, int], tuple[str, Any]] | None = {} if cache else None
+        self.max_pending = _check_workers(max_pending, "TraceRecorder", "max_pending")
+        self._cache: CellCache | None = {} if cache else None
         self._pending: list[_Pending] = []
         self.cells = 0
         self.cells_reused = 0
@@ -926,20 +933,14 @@ class TraceRecorder:
             batch_size=8192,
             cache=self._cache,
         )
-        # largest clouds first, so that no worker is left with a big cell at the end
-        order = sorted(range(len(checkpoint.clouds)), key=lambda i: -len(checkpoint.clouds[i]))
-        futures: dict[int, Future] = {}
-        for i in order:
-            futures[i] = _submit(self.workers, checkpoint.clouds[i], checkpoint.params)
-        for i, cell in enumerate(checkpoint.to_measure):
-            checkpoint.outcome[cell] = futures[i]
+        futures = _submit_cells(self.workers, checkpoint.clouds, checkpoint.params)
+        for cell, future in zip(checkpoint.to_measure, futures, strict=True):
+            checkpoint.outcome[cell] = future
             if self._cache is not None:
                 # later checkpoints reuse this cell's future while it is still running
-                self._cache[(cell[1], cell[0])] = (checkpoint.digests[cell], futures[i])
+                self._cache[cell] = (checkpoint.digests[cell], future)
         checkpoint.clouds = []  # the pool holds them until sent; nothing else needs them
-        self._pending.append(
-            _Pending(int(epoch), self._train_info(record), checkpoint, list(futures.values()))
-        )
+        self._pending.append(_Pending(int(epoch), self._train_info(record), checkpoint, futures))
         self.cpu_seconds += checkpoint.capture_cpu_seconds
         self.seconds += time.perf_counter() - started
         return None
@@ -949,23 +950,17 @@ class TraceRecorder:
         pending = self._pending[0]
         started = time.perf_counter()
         try:
-            for future in pending.futures:
-                future.result()
+            costs = [future.result()[1:] for future in pending.futures]  # (CPU s, wall s)
         except BaseException:
-            if any(f.done() and not f.cancelled() and f.exception() for f in pending.futures):
-                _POOLS.pop(self.workers, None)  # a broken pool cannot be reused
+            _forget_broken_pool(self.workers, pending.futures)
             raise
         waited = time.perf_counter() - started
         self.wait_seconds += waited
         self.seconds += waited
         self._pending.pop(0)
         checkpoint = pending.checkpoint
-        cell_cpu = cell_wall = 0.0
-        for future in pending.futures:
-            _, cpu, wall = future.result()
-            cell_cpu += cpu
-            cell_wall += wall
-        self.cpu_seconds += cell_cpu
+        self.cpu_seconds += sum(cpu for cpu, _ in costs)
+        cell_wall = sum(wall for _, wall in costs)
         result = _assemble(checkpoint, checkpoint.capture_seconds + cell_wall)
         self._store(pending.epoch, pending.train, result)
 

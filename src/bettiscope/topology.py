@@ -690,13 +690,6 @@ def _flag_betti(
     return tuple(int(b) for b in betti), n_reduced
 
 
-def _edges_to_csr(edges: list[list[int]], n: int) -> sp.csr_matrix:
-    if not edges:
-        return sp.csr_matrix((n, n), dtype=bool)
-    pairs = np.asarray(edges, dtype=np.int64)
-    return _pairs_to_graph(pairs[:, 0], pairs[:, 1], n)
-
-
 # --------------------------------------------------------------------------------------------
 # public entry points
 # --------------------------------------------------------------------------------------------

@@ -520,13 +520,13 @@ def _prepare(
     model: nn.Module,
     inputs: Any,
     *,
-    measure: dict[str, Any] | None,
-    layers: Sequence[str] | None,
-    labels: Any,
-    use_true_labels: bool,
-    classes: Sequence[int] | None,
-    batch_size: int,
-    cache: CellCache | None,
+    measure: dict[str, Any] | None = None,
+    layers: Sequence[str] | None = None,
+    labels: Any = None,
+    use_true_labels: bool = False,
+    classes: Sequence[int] | None = None,
+    batch_size: int = 8192,
+    cache: CellCache | None = None,
 ) -> _Checkpoint:
     """Capture the representations, split them into per-cell clouds, look cells up in ``cache``.
 
@@ -629,29 +629,18 @@ def _layer_betti_timed(
     model: nn.Module,
     inputs: Any,
     *,
-    measure: dict[str, Any] | None = None,
-    layers: Sequence[str] | None = None,
-    labels: Any = None,
-    use_true_labels: bool = False,
-    classes: Sequence[int] | None = None,
-    batch_size: int = 8192,
     progress: Progress | None = None,
     workers: int = 1,
     cache: CellCache | None = None,
+    **capture: Any,
 ) -> tuple[LayerBetti, float]:
-    """:func:`layer_betti` and its CPU seconds (this process's and the workers')."""
+    """:func:`layer_betti` and its CPU seconds (this process's and the workers').
+
+    ``capture`` holds :func:`layer_betti`'s other keywords (measure, layers, labels, ...), which
+    go to :func:`_prepare`.
+    """
     workers = _check_workers(workers, "layer_betti")
-    checkpoint = _prepare(
-        model,
-        inputs,
-        measure=measure,
-        layers=layers,
-        labels=labels,
-        use_true_labels=use_true_labels,
-        classes=classes,
-        batch_size=batch_size,
-        cache=cache,
-    )
+    checkpoint = _prepare(model, inputs, cache=cache, **capture)
     cpu = time.process_time()
     report = progress or (lambda stage, done, total: None)
     total = len(checkpoint.cells)
@@ -928,9 +917,6 @@ class TraceRecorder:
             measure=self.measure,
             layers=self.layers,
             labels=self.labels,
-            use_true_labels=False,
-            classes=None,
-            batch_size=8192,
             cache=self._cache,
         )
         futures = _submit_cells(self.workers, checkpoint.clouds, checkpoint.params)

@@ -230,6 +230,12 @@ def test_summary_statistics_are_consistent(tmp_path) -> None:
     assert results["summary"]["lrs"]["tanh"] == {"lr": 0.03, "tuned": False}
 
 
+def test_summary_names_the_configured_training_target(tmp_path) -> None:
+    run_compare(_config(lr_grid=[0.03], trace_every=0, target_train_acc=0.95), tmp_path)
+    text = (tmp_path / "summary.md").read_text()
+    assert "epochs to 95% training accuracy" in text and "100% training" not in text
+
+
 def test_parametrised_activations_and_first_seed() -> None:
     config = _config(activations=["fold(slope=0.25)"], first_seed=2000, lr_grid=[0.03])
     assert config.activations == ["fold(slope=0.25)", "relu"]

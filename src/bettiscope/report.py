@@ -486,7 +486,8 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
         "title": "Betti numbers through the layers",
         "status": "done",
         "summary": "Mean per-layer, per-class Betti numbers at the last trace of every "
-        "evaluation run (networks at 100% training accuracy where an activation has any).",
+        "evaluation run (networks that reached the training target, accuracy >= "
+        f"{config['target_train_acc']}, where an activation has any).",
         "tables": tables,
         "figures": [{"file": "betti_by_layer.png", "caption": "Mean +- 1/2 std per layer."}],
         "notes": notes,

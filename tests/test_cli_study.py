@@ -184,3 +184,7 @@ def test_compare_errors(blobs, tmp_path) -> None:
     assert result.exit_code == 2 and "Unknown activation 'nope'" in result.stderr
     result = _invoke(["compare", "--dataset", "no-such-set", "--out", out])
     assert result.exit_code == 2 and "no-such-set" in result.stderr.lower()
+    # a failed start does not claim the folder: the corrected command runs there
+    assert not (tmp_path / "c" / "config.json").exists()
+    result = _invoke(["trace", "--dataset", str(blobs), "--lr-decay-steps", "-3", "--out", out])
+    assert result.exit_code == 2 and "lr_decay_steps" in result.stderr

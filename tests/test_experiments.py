@@ -230,6 +230,17 @@ def test_summary_statistics_are_consistent(tmp_path) -> None:
     assert results["summary"]["lrs"]["tanh"] == {"lr": 0.03, "tuned": False}
 
 
+def test_mlp_task_decays_per_epoch_with_mini_batches() -> None:
+    from bettiscope.experiments import mlp_task
+
+    full = mlp_task("D-I", val_fraction=0.0)
+    mini = mlp_task("D-I", val_fraction=0.0, batch_size=100)
+    steps_per_epoch = math.ceil(len(mini.train[1]) / 100)
+    assert full.train_defaults.lr_decay_steps == 2500
+    assert mini.train_defaults.lr_decay_steps == 2500 * steps_per_epoch
+    assert mlp_task("D-I", lr_decay_steps="none").train_defaults.lr_decay_steps is None
+
+
 def test_summary_names_the_configured_training_target(tmp_path) -> None:
     run_compare(_config(lr_grid=[0.03], trace_every=0, target_train_acc=0.95), tmp_path)
     text = (tmp_path / "summary.md").read_text()

@@ -8,7 +8,14 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from bettiscope.models import build_mlp
-from bettiscope.training import TrainConfig, TrainHistory, evaluate, lr_at, train
+from bettiscope.training import (
+    TrainConfig,
+    TrainHistory,
+    evaluate,
+    lr_at,
+    resolve_lr_decay_steps,
+    train,
+)
 
 
 def _blobs(n: int = 200, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,6 +57,17 @@ def test_exponential_lr_decay() -> None:
     assert lr_at(5000, cfg) == pytest.approx(0.005)
     history = train(_model(), _blobs(), TrainConfig(epochs=3, lr=0.02, lr_decay_steps=1.0))
     assert history.column("lr")[:3] == pytest.approx([0.02, 0.01, 0.005])
+
+
+def test_auto_lr_decay_keeps_the_study_half_life_in_epochs() -> None:
+    assert resolve_lr_decay_steps("auto", 1000, None) == 2500  # full batch: step = epoch
+    assert resolve_lr_decay_steps("auto", 1000, 256) == 2500 * 4  # 4 steps per epoch
+    assert resolve_lr_decay_steps("none", 1000, 256) is None
+    assert resolve_lr_decay_steps(None, 1000, None) is None
+    assert resolve_lr_decay_steps("300", 1000, None) == 300.0
+    for bad in (0, -1, "soon", float("nan")):
+        with pytest.raises(ValueError, match="lr_decay_steps"):
+            resolve_lr_decay_steps(bad, 1000, None)
 
 
 def test_minibatch_steps_and_val_target() -> None:

@@ -48,7 +48,7 @@ from bettiscope.storage import (
     save_figure,
     to_jsonable,
 )
-from bettiscope.training import TrainConfig
+from bettiscope.training import TrainConfig, resolve_lr_decay_steps
 
 __all__ = [
     "DEFAULT_LR_GRID",
@@ -206,7 +206,7 @@ def mlp_task(
     depth: int = 10,
     val_fraction: float = 0.2,
     probe: str = "auto",
-    lr_decay_steps: float | None = 2500,
+    lr_decay_steps: float | str | None = "auto",
     batch_size: int | None = None,
     dataset_params: dict[str, Any] | None = None,
     measure: dict[str, Any] | None = None,
@@ -227,8 +227,10 @@ def mlp_task(
     probe : {"auto", "train", "eval"}, default="auto"
         Points traced: "eval" = the data set's evaluation set (D-I's grid), "train" = the
         training points; "auto" = "eval" when the data set has one.
-    lr_decay_steps : float or None, default=2500
-        The study's ``lr * 0.5 ** (step / 2500)``.
+    lr_decay_steps : float, "auto", "none" or None, default="auto"
+        Optimiser steps per halving of the learning rate; "auto" = the study's half-life of
+        2500 epochs (2500 steps in full batch; see
+        :func:`bettiscope.training.resolve_lr_decay_steps`).
     batch_size : int or None, default=None
         None = full batch (the study).
     dataset_params : dict, optional
@@ -275,7 +277,7 @@ def mlp_task(
         lr=0.02,
         batch_size=batch_size,
         optimizer="adam",
-        lr_decay_steps=lr_decay_steps,
+        lr_decay_steps=resolve_lr_decay_steps(lr_decay_steps, len(train[1]), batch_size),
         target_train_acc=1.0,
     )
     return StudyTask(
@@ -1279,6 +1281,11 @@ def run_compare(
         tuning runs are summarised under ``summary.lrs``), ``summary``, ``environment``.
     """
     config.validate()
+    # fail early on a bad data set, before any run starts or the folder is claimed
+    task = build_task(config.task())
+    for folder in reuse_from:
+        if not (Path(folder) / "runs").is_dir():
+            raise ValueError(f"reuse: {folder} is not a comparison folder (no runs/ inside).")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config_path = out / "config.json"
@@ -1293,17 +1300,12 @@ def run_compare(
                 "another --out folder or delete it."
             )
     atomic_write_json(config_path, asdict(config))
-    build_task(config.task())  # fail early on a bad data set, before any run starts
-    for folder in reuse_from:
-        if not (Path(folder) / "runs").is_dir():
-            raise ValueError(f"reuse: {folder} is not a comparison folder (no runs/ inside).")
     tuning = _run_phase(tuning_specs(config), out, executor, progress, "tune", reuse_from)
     lrs = choose_lrs(config, tuning)
     evaluation = _run_phase(
         evaluation_specs(config, lrs), out, executor, progress, "evaluate", reuse_from
     )
     summary = summarise(config, evaluation, lrs)
-    task = build_task(config.task())
     results = {
         "config": {**asdict(config), "task": config.task(), "task_info": task.info},
         "created": datetime.now().isoformat(timespec="seconds"),

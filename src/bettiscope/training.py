@@ -289,6 +289,48 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
+STUDY_DECAY_EPOCHS = 2500
+"""The Naitzat study halves the learning rate every 2500 full-batch steps, i.e. epochs."""
+
+
+def resolve_lr_decay_steps(
+    value: float | str | None, n_train: int, batch_size: int | None
+) -> float | None:
+    """Optimiser steps per halving of the learning rate.
+
+    Parameters
+    ----------
+    value : float, "auto", "none" or None
+        A number of optimiser steps; None or "none" = no decay; "auto" = the study's half-life
+        of 2500 *epochs*: 2500 steps in full batch, ``2500 * ceil(n_train / batch_size)``
+        steps with mini-batches (a per-step half-life of 2500 would halve the rate every few
+        epochs there and stall training).
+    n_train : int
+        Training points (sets the steps per epoch).
+    batch_size : int or None
+        None = full batch.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not positive, "auto" or "none".
+    """
+    if value is None or (isinstance(value, str) and value.lower() == "none"):
+        return None
+    if isinstance(value, str) and value.lower() == "auto":
+        steps_per_epoch = 1 if batch_size is None else math.ceil(n_train / batch_size)
+        return STUDY_DECAY_EPOCHS * steps_per_epoch
+    try:
+        steps = float(value)
+    except (TypeError, ValueError):
+        steps = math.nan
+    if not math.isfinite(steps) or steps <= 0:
+        raise ValueError(
+            f"lr_decay_steps must be a positive number of steps, 'auto' or 'none'; got {value!r}."
+        )
+    return steps
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Learning rate for optimiser step ``step`` (0-based): exponential halving if configured."""
     if cfg.lr_decay_steps is None:

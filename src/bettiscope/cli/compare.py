@@ -80,6 +80,13 @@ def compare(
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Default: full batch for MLPs, 64 for CNNs.")
     ] = None,
+    lr_decay_steps: Annotated[
+        str,
+        typer.Option(
+            help="MLPs: lr * 0.5**(step/N): N steps, 'none', or 'auto' = the study's 2500 "
+            "epochs (2500 steps in full batch)."
+        ),
+    ] = "auto",
     task: Annotated[
         str | None,
         typer.Option(help="mlp or cnn (default: from the data set; needed for image folders)."),
@@ -132,7 +139,12 @@ def compare(
                 "dataset_params": parse_data_params(data_param),
                 "measure": measure_overrides(k, scale, stride, max_dim),
             }
+            # recorded only where it matters, so earlier full-batch runs stay reusable
+            if batch_size is not None or lr_decay_steps != "auto":
+                options["lr_decay_steps"] = lr_decay_steps
         else:
+            if lr_decay_steps != "auto":
+                fail("--lr-decay-steps applies to MLP tasks; CNN runs use no decay.")
             if data_param:
                 fail(f"--data-param applies to point-cloud data sets, not {dataset!r}.")
             options = {

@@ -82,8 +82,12 @@ def trace(
     ] = None,
     lr: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.02,
     lr_decay_steps: Annotated[
-        float | None, typer.Option(help="lr * 0.5**(step/N); the study uses 2500.")
-    ] = 2500.0,
+        str,
+        typer.Option(
+            help="lr * 0.5**(step/N): N steps, 'none', or 'auto' = the study's 2500 epochs "
+            "(2500 steps in full batch)."
+        ),
+    ] = "auto",
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Mini-batch size (default: full batch).")
     ] = None,
@@ -145,7 +149,7 @@ def trace(
             epochs=epochs,
             lr=lr,
             batch_size=batch_size,
-            lr_decay_steps=lr_decay_steps,
+            lr_decay_steps=task.train_defaults.lr_decay_steps,
             seed=seed,
             device=device,
             target_train_acc=target_train_acc,

@@ -146,9 +146,11 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
         "--out",
         str(out),
     ]
-    result = _invoke(args)
+    result = runner.invoke(app, args)  # not --quiet
     assert result.exit_code == 0, result.output
     assert "speed-up" in result.stdout
+    # no terminal here: the log still says how far the comparison got, on stderr
+    assert "tune: 6/6" in result.stderr and "evaluate: 6/6" in result.stderr
     results = json.loads((out / "results.json").read_text())
     assert set(results) >= {"config", "runs", "summary", "environment"}
     assert {r["activation"] for r in results["runs"]} == {"tanh", "proposed", "relu"}

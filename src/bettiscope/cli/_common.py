@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import NoReturn
 
 import typer
@@ -53,3 +54,31 @@ def make_progress() -> Progress:
         transient=True,
         disable=state.quiet or not sys.stderr.isatty(),
     )
+
+
+def progress_callback(
+    progress: Progress, *, every_seconds: float = 60.0
+) -> Callable[[str, int, int], None]:
+    """A ``progress(stage, done, total)`` that drives one Rich task per stage.
+
+    When stderr is not a terminal (a job under nohup, a CI log), the bar is off; then a plain
+    line ``stage: done/total (elapsed)`` is printed at most every ``every_seconds`` (default
+    60 s) and when a stage completes, so a log still shows how far a long run is.
+    """
+    tasks: dict[str, int] = {}
+    lines = not state.quiet and not sys.stderr.isatty()
+    start = time.monotonic()
+    last_line: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+        if not lines:
+            return
+        now = time.monotonic()
+        if done >= total or now - last_line.get(stage, start) >= every_seconds:
+            last_line[stage] = now
+            print(f"{stage}: {done}/{total} ({now - start:.0f} s)", file=sys.stderr, flush=True)
+
+    return report

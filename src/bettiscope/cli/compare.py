@@ -8,8 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bettiscope.cli._common import fail, make_progress, out_console, user_errors
-from bettiscope.cli.trace import measure_overrides, parse_data_params, progress_callback
+from bettiscope.cli._common import (
+    fail,
+    make_progress,
+    out_console,
+    progress_callback,
+    user_errors,
+)
+from bettiscope.cli.trace import measure_overrides, parse_data_params
 
 
 def _split(text: str, what: str) -> list[str]:
@@ -199,7 +205,8 @@ def compare(
 def _render(results: dict[str, Any], out: Path) -> None:
     summary = results["summary"]
     table = Table(
-        title=f"Epochs to 100% training accuracy on {results['config']['dataset']}",
+        title=f"Epochs to {100 * results['config']['target_train_acc']:g}% training accuracy "
+        f"on {results['config']['dataset']}",
         caption="speed-up = median epochs (ReLU) / median epochs; 95% bootstrap interval",
     )
     for column in ("activation", "lr", "success", "median epochs", "speed-up [95% CI]", "p"):

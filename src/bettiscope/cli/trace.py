@@ -9,7 +9,13 @@ import typer
 import yaml
 from rich.table import Table
 
-from bettiscope.cli._common import fail, make_progress, out_console, user_errors
+from bettiscope.cli._common import (
+    fail,
+    make_progress,
+    out_console,
+    progress_callback,
+    user_errors,
+)
 
 
 def parse_data_params(items: list[str] | None) -> dict[str, Any]:
@@ -45,18 +51,6 @@ def parse_epochs(text: str | None) -> list[int] | None:
     if not epochs:
         fail("--at expects at least one epoch (e.g. 0,50,200).")
     return epochs
-
-
-def progress_callback(progress: Any) -> Any:
-    """A ``progress(stage, done, total)`` that drives one Rich task per stage."""
-    tasks: dict[str, Any] = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(stage, total=total)
-        progress.update(tasks[stage], completed=done, total=total)
-
-    return report
 
 
 def trace(

@@ -294,3 +294,11 @@ def test_speedup_interval_with_baseline_misses_is_open_ended() -> None:
     result = speedup_interval(relu, other, resamples=2000)
     assert result["speedup"] == pytest.approx(np.median(relu) / np.median(other))
     assert result["high"] == math.inf and result["low"] > 1.0
+
+
+def test_every_series_of_a_twelve_activation_plot_looks_different() -> None:
+    from bettiscope.experiments import _series_styles
+
+    names = [f"activation{i}" for i in range(12)]
+    styles = _series_styles(names)
+    assert len({(s["color"], s["linestyle"]) for s in styles.values()}) == 12

@@ -981,6 +981,15 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:g}%"
 
 
+def _series_styles(names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """One distinct (colour, line style) per series: matplotlib's 10-colour cycle repeats."""
+    styles = ("-", "--", ":")
+    return {
+        name: {"color": f"C{i % 10}", "linestyle": styles[(i // 10) % len(styles)]}
+        for i, name in enumerate(names)
+    }
+
+
 def plot_fraction_converged(
     records: Sequence[dict[str, Any]],
     max_epochs: int,
@@ -997,6 +1006,7 @@ def plot_fraction_converged(
     fig, ax = plt.subplots(figsize=(6, 4))
     activations = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "eval"))
     grid = np.arange(0, max_epochs + 1)
+    styles = _series_styles(activations)
     for activation in activations:
         epochs = np.array(
             [
@@ -1006,7 +1016,13 @@ def plot_fraction_converged(
             ]
         )
         fraction = (epochs[None, :] <= grid[:, None]).mean(axis=1)
-        ax.step(grid, fraction, where="post", label=f"{activation} (n={len(epochs)})")
+        ax.step(
+            grid,
+            fraction,
+            where="post",
+            label=f"{activation} (n={len(epochs)})",
+            **styles[activation],
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"fraction of runs at {_percent(target_train_acc)} training accuracy")
     ax.set_ylim(-0.02, 1.02)
@@ -1030,6 +1046,7 @@ def plot_betti_by_layer(
     fig, axes = plt.subplots(
         len(classes), dims, figsize=(4.2 * dims, 3.0 * len(classes)), squeeze=False
     )
+    styles = _series_styles(list(available))
     for activation, data in available.items():
         x = np.arange(len(data["layers"]))
         for row, c in enumerate(classes):
@@ -1038,8 +1055,9 @@ def plot_betti_by_layer(
                 std = np.array([np.nan if s is None else s[dim] for s in data["std"][c]])
                 ax = axes[row][dim]
                 count = max(data["n"][c])
-                ax.plot(x, mean, marker="o", ms=3, label=f"{activation} (n={count})")
-                ax.fill_between(x, mean - std / 2, mean + std / 2, alpha=0.15)
+                style = styles[activation]
+                ax.plot(x, mean, marker="o", ms=3, label=f"{activation} (n={count})", **style)
+                ax.fill_between(x, mean - std / 2, mean + std / 2, alpha=0.15, color=style["color"])
     for row, c in enumerate(classes):
         for dim in range(dims):
             ax = axes[row][dim]

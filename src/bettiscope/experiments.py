@@ -1003,8 +1003,9 @@ def plot_fraction_converged(
     ``target_train_acc`` (a fraction, default 1.0) only labels the y axis.
     """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
     activations = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "eval"))
+    crowded = len(activations) > 6  # the legend would hide the curves: put it beside them
+    fig, ax = plt.subplots(figsize=(8, 4) if crowded else (6, 4))
     grid = np.arange(0, max_epochs + 1)
     styles = _series_styles(activations)
     for activation in activations:
@@ -1026,7 +1027,10 @@ def plot_fraction_converged(
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"fraction of runs at {_percent(target_train_acc)} training accuracy")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=8)
+    if crowded:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=8)
     ax.set_title(title or "Runs converged by epoch", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -976,7 +976,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def _percent(fraction: float) -> str:
+def format_percent(fraction: float) -> str:
     """0.95 -> '95%', 1.0 -> '100%', 0.995 -> '99.5%'."""
     return f"{100 * fraction:g}%"
 
@@ -1025,12 +1025,10 @@ def plot_fraction_converged(
             **styles[activation],
         )
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"fraction of runs at {_percent(target_train_acc)} training accuracy")
+    ax.set_ylabel(f"fraction of runs at {format_percent(target_train_acc)} training accuracy")
     ax.set_ylim(-0.02, 1.02)
-    if crowded:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    else:
-        ax.legend(fontsize=8)
+    beside = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)} if crowded else {}
+    ax.legend(fontsize=8, **beside)
     ax.set_title(title or "Runs converged by epoch", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
@@ -1138,7 +1136,7 @@ def render_summary_md(results: dict[str, Any]) -> str:
                 f"{_fmt(row.get('final_train_acc_median'), 4)} |"
             )
         lines.append("")
-    target = _percent(config["target_train_acc"])
+    target = format_percent(config["target_train_acc"])
     lines += [f"## Per-seed epochs to {target} training accuracy (- = missed)", ""]
     first = config.get("first_seed", 0)
     seeds = list(range(first, first + config["seeds"]))
@@ -1349,7 +1347,7 @@ def run_compare(
     plot_betti_by_layer(
         {a: converged[a] or summary["betti_by_layer"][a] for a in converged},
         out / "betti_by_layer.png",
-        title=f"{title}; networks at {_percent(config.target_train_acc)} training accuracy "
+        title=f"{title}; networks at {format_percent(config.target_train_acc)} training accuracy "
         "(all runs where none)",
     )
     atomic_write_text(out / "summary.md", render_summary_md(to_jsonable(results)))

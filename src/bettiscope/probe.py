@@ -412,11 +412,11 @@ def _pool(workers: int) -> Executor:
     return pool
 
 
-def _check_workers(workers: Any, caller: str, name: str = "workers") -> int:
-    """``workers`` (or another count called ``name``) as an int >= 1, else a clear ValueError."""
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"{caller}: {name} must be an int >= 1; got {workers!r}.")
-    return int(workers)
+def _check_count(value: Any, caller: str, name: str = "workers") -> int:
+    """``value`` (a count called ``name``) as an int >= 1, else a clear ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{caller}: {name} must be an int >= 1; got {value!r}.")
+    return int(value)
 
 
 def _cell_digest(points: np.ndarray, params: dict[str, Any]) -> str:
@@ -639,7 +639,7 @@ def _layer_betti_timed(
     ``capture`` holds :func:`layer_betti`'s other keywords (measure, layers, labels, ...), which
     go to :func:`_prepare`.
     """
-    workers = _check_workers(workers, "layer_betti")
+    workers = _check_count(workers, "layer_betti")
     checkpoint = _prepare(model, inputs, cache=cache, **capture)
     cpu = time.process_time()
     report = progress or (lambda stage, done, total: None)
@@ -835,9 +835,9 @@ class TraceRecorder:
             raise ValueError(
                 f"TraceRecorder: background must be True or False; got {background!r}."
             )
-        self.workers = _check_workers(workers, "TraceRecorder")
+        self.workers = _check_count(workers, "TraceRecorder")
         self.background = background
-        self.max_pending = _check_workers(max_pending, "TraceRecorder", "max_pending")
+        self.max_pending = _check_count(max_pending, "TraceRecorder", "max_pending")
         self._cache: CellCache | None = {} if cache else None
         self._pending: list[_Pending] = []
         self.cells = 0

@@ -203,10 +203,12 @@ def compare(
 
 
 def _render(results: dict[str, Any], out: Path) -> None:
+    from bettiscope.experiments import format_percent
+
     summary = results["summary"]
     table = Table(
-        title=f"Epochs to {100 * results['config']['target_train_acc']:g}% training accuracy "
-        f"on {results['config']['dataset']}",
+        title=f"Epochs to {format_percent(results['config']['target_train_acc'])} training "
+        f"accuracy on {results['config']['dataset']}",
         caption="speed-up = median epochs (ReLU) / median epochs; 95% bootstrap interval",
     )
     for column in ("activation", "lr", "success", "median epochs", "speed-up [95% CI]", "p"):

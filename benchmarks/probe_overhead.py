@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/probe_overhead.py            # D-I and D-II, ~5 min
     .venv/bin/python benchmarks/probe_overhead.py --quick    # D-I only, fewer epochs
+    .venv/bin/python benchmarks/probe_overhead.py --only D-II:64 --no-legacy   # one setting
 
 Target (issue 4): a trace every 10 epochs costs less than the training itself (ratio < 1).
 For each setting the same network (same seed) is trained twice for the same epochs: once plain
@@ -165,7 +166,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="probe processes (new probe)")
     parser.add_argument("--bg-workers", type=int, default=1, help="background probe processes")
     parser.add_argument("--no-legacy", action="store_true", help="skip the legacy probe (faster)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/probe_overhead.json"))
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="DATA:BATCH",
+        help="measure only this setting, e.g. D-II:64 or D-I:full (repeatable)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="default: benchmarks/results/probe_overhead.json (probe_overhead-only.json if --only)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -174,6 +185,16 @@ def main() -> None:
         settings = [("D-I", None, 30), ("D-I", 64, 10)]
     else:
         settings += [("D-II", None, 100), ("D-II", 64, 20)]
+    if args.only:
+        wanted = {tuple(item.split(":", 1)) for item in args.only}
+        settings = [s for s in settings if (s[0], str(s[1] or "full")) in wanted]
+        if not settings:
+            parser.error(
+                f"--only {args.only}: no such setting (D-I:full, D-I:64, D-II:full, D-II:64)"
+            )
+    if args.out is None:
+        name = "probe_overhead-only.json" if args.only else "probe_overhead.json"
+        args.out = Path("benchmarks/results") / name
     if args.workers > 1:
         warm_pool(args.workers)
     warm_pool(args.bg_workers)  # the background pool always runs in worker processes

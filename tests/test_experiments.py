@@ -20,6 +20,7 @@ from bettiscope.experiments import (
     run_compare,
     speedup_interval,
     tuning_specs,
+    tuning_warnings,
 )
 from bettiscope.models import build_mlp
 from bettiscope.training import TrainConfig
@@ -113,6 +114,32 @@ def test_choose_lrs_by_median_with_misses() -> None:
     chosen = choose_lrs(config, records)
     assert chosen["tanh"]["lr"] == 0.03 and chosen["tanh"]["median_epochs"] == 16
     assert chosen["relu"]["lr"] == 0.03 and chosen["relu"]["successes"] == 0
+
+
+def test_tuning_warnings_flag_grid_ends_and_all_miss_choices() -> None:
+    config = _config(activations=["tanh", "gelu", "silu"], lr_grid=[0.001, 0.01, 0.1])
+
+    def rec(activation, lr, epochs, loss=0.1):
+        return {"activation": activation, "lr": lr, "epochs_to_target": epochs, "final_loss": loss}
+
+    records = []
+    for lr, tanh, relu, gelu, silu in [
+        (0.001, 40, None, None, 60),  # tanh and silu: best at the low end
+        (0.01, 50, None, 30, 40),  # gelu: best inside the grid
+        (0.1, None, None, 50, 20),  # silu: best at the high end
+    ]:
+        for _seed in range(2):
+            records += [rec("tanh", lr, tanh), rec("gelu", lr, gelu), rec("silu", lr, silu)]
+            records.append(rec("relu", lr, relu, loss=1.0 - lr))
+    warnings = tuning_warnings(choose_lrs(config, records))
+    assert len(warnings) == 3, warnings
+    assert any(w.startswith("tanh (lr 0.001)") and "lowest" in w for w in warnings)
+    assert any(w.startswith("silu (lr 0.1)") and "highest" in w for w in warnings)
+    # relu missed everywhere; its lowest loss is at the highest lr
+    assert any(w.startswith("relu (lr 0.1)") and "missed" in w and "highest" in w for w in warnings)
+    assert not any(w.startswith("gelu") for w in warnings)
+    # one-point grid or a two-point grid: nothing to warn about
+    assert tuning_warnings(choose_lrs(_config(lr_grid=[0.01]), [])) == []
 
 
 def test_speedup_known_answers() -> None:

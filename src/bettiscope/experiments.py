@@ -68,6 +68,7 @@ __all__ = [
     "speedup_interval",
     "summarise",
     "tuning_specs",
+    "tuning_warnings",
 ]
 
 Progress = Callable[[str, int, int], None]
@@ -530,6 +531,36 @@ def choose_lrs(
             "grid": grid,
         }
     return chosen
+
+
+def tuning_warnings(lrs: dict[str, dict[str, Any]]) -> list[str]:
+    """Plain-language warnings about learning rates whose tuning may not have found the best.
+
+    A learning rate chosen at the end of a grid of three or more points may be beaten by one
+    beyond it, and one chosen when the median tuning run missed the target at every grid point
+    was picked by the tie-breaks (successes, then final loss) only; both make that activation's
+    speed-up less trustworthy. ``lrs`` is :func:`choose_lrs`'s result (also as reloaded from
+    ``results.json``). Returns one sentence per affected activation (empty if none).
+    """
+    warnings: list[str] = []
+    for activation, info in lrs.items():
+        grid = info.get("grid") or []
+        if not info.get("tuned") or len(grid) < 3:
+            continue
+        values = [row["lr"] for row in grid]
+        problems = []
+        if all(math.isinf(float(row["median_epochs"])) for row in grid):
+            problems.append(
+                "the median tuning run missed the target at every learning rate, so it was "
+                "chosen by successes, then final loss"
+            )
+        if math.isclose(info["lr"], min(values)):
+            problems.append("it is the lowest of the grid (extend --lr-grid downwards)")
+        elif math.isclose(info["lr"], max(values)):
+            problems.append("it is the highest of the grid (extend --lr-grid upwards)")
+        if problems:
+            warnings.append(f"{activation} (lr {info['lr']:g}): " + "; ".join(problems) + ".")
+    return warnings
 
 
 def evaluation_specs(config: CompareConfig, lrs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -1183,6 +1214,9 @@ def render_summary_md(results: dict[str, Any]) -> str:
             cells = [_fmt(g["median_epochs"]) for g in info["grid"]]
             lines.append(f"| {activation} | " + " | ".join(cells) + f" | {_fmt(info['lr'])} |")
         lines.append("")
+        warnings = tuning_warnings(summary["lrs"])
+        if warnings:
+            lines += [f"- Warning: {text}" for text in warnings] + [""]
     return "\n".join(lines)
 
 

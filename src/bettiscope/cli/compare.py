@@ -203,7 +203,7 @@ def compare(
 
 
 def _render(results: dict[str, Any], out: Path) -> None:
-    from bettiscope.experiments import format_percent
+    from bettiscope.experiments import format_percent, tuning_warnings
 
     summary = results["summary"]
     table = Table(
@@ -231,6 +231,8 @@ def _render(results: dict[str, Any], out: Path) -> None:
             _g(p),
         )
     out_console.print(table)
+    for text in tuning_warnings(summary["lrs"]):
+        out_console.print(f"[yellow]Warning:[/yellow] {text}")
     out_console.print(f"Results: {out / 'results.json'}; summary: {out / 'summary.md'}")
 
 

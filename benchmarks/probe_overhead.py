@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/probe_overhead.py            # D-I and D-II, ~5 min
     .venv/bin/python benchmarks/probe_overhead.py --quick    # D-I only, fewer epochs
     .venv/bin/python benchmarks/probe_overhead.py --only D-II:64 --no-legacy   # one setting
+    .venv/bin/python benchmarks/probe_overhead.py --only D-II:64 --no-legacy --epochs 60
 
 Target (issue 4): a trace every 10 epochs costs less than the training itself (ratio < 1).
 For each setting the same network (same seed) is trained twice for the same epochs: once plain
@@ -167,6 +168,12 @@ def main() -> None:
     parser.add_argument("--bg-workers", type=int, default=1, help="background probe processes")
     parser.add_argument("--no-legacy", action="store_true", help="skip the legacy probe (faster)")
     parser.add_argument(
+        "--epochs",
+        type=int,
+        help="epochs of every setting (default: 100 full batch, 30 / 20 mini-batch); more "
+        "checkpoints show the background probe's steady state instead of its last-entry tail",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="DATA:BATCH",
@@ -185,6 +192,10 @@ def main() -> None:
         settings = [("D-I", None, 30), ("D-I", 64, 10)]
     else:
         settings += [("D-II", None, 100), ("D-II", 64, 20)]
+    if args.epochs is not None:
+        if args.epochs < args.every:
+            parser.error(f"--epochs {args.epochs}: at least --every ({args.every}) epochs")
+        settings = [(dataset, batch, args.epochs) for dataset, batch, _ in settings]
     if args.only:
         wanted = {tuple(item.split(":", 1)) for item in args.only}
         settings = [s for s in settings if (s[0], str(s[1] or "full")) in wanted]

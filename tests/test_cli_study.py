@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -190,3 +196,68 @@ def test_compare_errors(blobs, tmp_path) -> None:
     assert not (tmp_path / "c" / "config.json").exists()
     result = _invoke(["trace", "--dataset", str(blobs), "--lr-decay-steps", "-3", "--out", out])
     assert result.exit_code == 2 and "lr_decay_steps" in result.stderr
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (read from /proc: no psutil needed)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigterm_stops_compare_and_its_workers(tmp_path) -> None:
+    # random labels: no run ever reaches the target, so every job trains for its whole budget
+    rng = np.random.default_rng(1)
+    noise = save_point_cloud(
+        tmp_path / "noise.npz",
+        rng.normal(size=(200, 2)),
+        np.arange(200) % 2,
+        {"measure": {"metric": "knn-hop", "k": 6, "scale": 2.5, "stride": 1, "max_dim": 0}},
+    )
+    out = tmp_path / "cmp"
+    command = [sys.executable, "-c", "from bettiscope.cli import main; main()", "--quiet"]
+    args = ["compare", "--dataset", str(noise), "--activations", "tanh", "--seeds", "2"]
+    args += ["--tuning-seeds", "1", "--lr-grid", "0.01,0.05", "--max-epochs", "200000"]
+    args += ["--trace-every", "0", "--width", "4", "--depth", "2", "--workers", "2"]
+    process = subprocess.Popen([*command, *args, "--out", str(out)], stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+            workers = {
+                pid
+                for pid in _children(process.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            }
+        assert len(workers) == 2, "the comparison never started its two workers"
+        time.sleep(1.0)  # let the jobs start training
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers), "workers outlived the command"
+        assert process.returncode != 0
+        assert (out / "config.json").exists()  # the folder stays claimed, to be resumed
+    finally:
+        for pid in [process.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=10)

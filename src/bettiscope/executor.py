@@ -138,6 +138,9 @@ def _init_worker(threads: int) -> None:
     # A terminal's Ctrl-C reaches the whole process group; only the parent should react (it
     # cancels the pool and stops the workers), so workers do not print tracebacks of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent stops workers with SIGTERM; a handler inherited through "fork" (the CLI turns
+    # SIGTERM into KeyboardInterrupt) would make the job catch it and keep the worker alive.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _limit_threads(threads)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -72,7 +74,23 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _interrupt_on_sigterm() -> None:
+    """Make SIGTERM stop a command the way Ctrl-C does.
+
+    ``kill``, ``timeout`` and cluster schedulers (SLURM's ``scancel``, a job's time limit) send
+    SIGTERM, which by default ends the process at once: the clean-up that Ctrl-C runs (stopping
+    worker processes, keeping a resumable run folder) is skipped and a comparison's workers go on
+    training, orphaned. Raising KeyboardInterrupt instead takes the Ctrl-C path.
+    """
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> None:
     """Console-script entry point: load only the command asked for."""
+    _interrupt_on_sigterm()
     requested = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     build_app(requested if requested in COMMANDS else None)()

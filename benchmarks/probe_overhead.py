@@ -68,9 +68,10 @@ def measure_setting(
     workers: int = 1,
     bg_workers: int = 1,
     legacy: bool = True,
+    max_dim: int = 1,
 ) -> dict:
     task = mlp_task(dataset, val_fraction=0.0, batch_size=batch_size)
-    measure = {**task.measure, "max_dim": 1}
+    measure = {**task.measure, "max_dim": max_dim}
     cfg = TrainConfig(
         epochs=epochs,
         lr=0.01,
@@ -168,6 +169,12 @@ def main() -> None:
     parser.add_argument("--bg-workers", type=int, default=1, help="background probe processes")
     parser.add_argument("--no-legacy", action="store_true", help="skip the legacy probe (faster)")
     parser.add_argument(
+        "--max-dim",
+        type=int,
+        default=1,
+        help="highest Betti number traced (default 1: b0..b1, the issue's setting; 0: b0 only)",
+    )
+    parser.add_argument(
         "--epochs",
         type=int,
         help="epochs of every setting (default: 100 full batch, 30 / 20 mini-batch); more "
@@ -220,6 +227,7 @@ def main() -> None:
             args.workers,
             args.bg_workers,
             legacy=not args.no_legacy,
+            max_dim=args.max_dim,
         )
         rows.append(row)
         runs = ", ".join(f"{v} {t:.1f} s" for v, t in row["traced_run_seconds"].items())
@@ -239,7 +247,10 @@ def main() -> None:
     def number(value: float | None, digits: int = 1) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
-    table = Table(title=f"Trace every {args.every} epochs vs training (ReLU MLP 15 x 9)")
+    table = Table(
+        title=f"Trace of b0..b{args.max_dim} every {args.every} epochs vs training "
+        "(ReLU MLP 15 x 9)"
+    )
     for column in (
         "data",
         "batch",

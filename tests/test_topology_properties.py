@@ -126,6 +126,12 @@ def test_knn_hop_equals_ripser_on_the_hop_matrix(
             points, metric="knn-hop", k=k, scale=hops + 0.5, max_dim=max_dim, method=method
         )
         assert result == expected, method
+    # beta_0 alone takes a shortcut (components of the kNN graph, no hop graph) under auto
+    for method in ("auto", "strong", "collapse"):
+        alone = betti_numbers(
+            points, metric="knn-hop", k=k, scale=hops + 0.5, max_dim=0, method=method
+        )
+        assert alone == expected[:1], method
 
 
 @PROPERTY_SETTINGS

@@ -410,3 +410,27 @@ def test_run_trace_background_interrupted_resumes_without_gaps_or_duplicates(tmp
         assert same == expected[entry["epoch"]]
     assert resumed["probe"] == {"workers": 1, "background": True}
     assert resumed["probe_cpu_seconds"] > 0
+
+
+def test_probe_cost_hint_names_the_spacing_that_costs_less_than_training() -> None:
+    from bettiscope.probe import probe_cost_hint
+
+    result = {
+        "trace": [{}] * 11,  # epochs 0, 10, ..., 100
+        "history": {"seconds_per_epoch": 0.05, "epochs": 100},
+        "probe_cpu_seconds": 110.0,  # 10 s a checkpoint = 200 epochs of training
+        "config": {"every": 10, "measure": {"max_dim": 1}},
+        "probe": {"background": False},
+    }
+    hint = probe_cost_hint(result)
+    assert hint is not None
+    assert "22.0x" in hint and "--every 200 or more (now 10)" in hint
+    assert "--max-dim 0" in hint and "--background" in hint
+    beta_0 = {**result, "config": {"at": [0, 50], "measure": {"max_dim": 0}}}
+    beta_0["probe"] = {"background": True}
+    hint = probe_cost_hint(beta_0)
+    assert "fewer epochs in --at" in hint
+    assert "--max-dim" not in hint and "--background" not in hint
+    cheap = {**result, "probe_cpu_seconds": 4.0}  # less than the 5 s of training
+    assert probe_cost_hint(cheap) is None
+    assert probe_cost_hint({"trace": []}) is None

@@ -74,6 +74,7 @@ __all__ = [
     "layer_betti",
     "plot_trace_heatmap",
     "predict",
+    "probe_cost_hint",
     "representation_layers",
     "run_trace",
 ]
@@ -1268,3 +1269,51 @@ def run_trace(
     payload["train_seconds"] = float(sum(history.column("seconds")))
     atomic_write_json(trace_path, payload)
     return payload
+
+
+def probe_cost_hint(result: dict[str, Any]) -> str | None:
+    """Advice when a finished trace spent more on probing than on training, else None.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`run_trace` returns (or ``trace.json``): the probe's CPU seconds, the number
+        of traced epochs, the training's seconds per epoch and the configuration.
+
+    Returns
+    -------
+    str or None
+        How much more the probe cost (ratio of CPU seconds), what one checkpoint costs in epochs
+        of training, the spacing at which tracing would cost less than training, and the cheaper
+        settings. None when probing cost at most the training, or the numbers are missing.
+    """
+    entries = len(result.get("trace") or [])
+    history = result.get("history") or {}
+    per_epoch = history.get("seconds_per_epoch")
+    epochs = history.get("epochs")
+    probe = result.get("probe_cpu_seconds", result.get("probe_seconds"))
+    if not entries or not per_epoch or not epochs or probe is None:
+        return None
+    ratio = probe / (per_epoch * epochs)
+    if ratio <= 1.0:
+        return None
+    config = result.get("config") or {}
+    per_checkpoint = probe / entries
+    epochs_per_checkpoint = math.ceil(per_checkpoint / per_epoch)
+    spacing = (
+        "fewer epochs in --at"
+        if "at" in config
+        else f"--every {epochs_per_checkpoint} or more (now {config.get('every')})"
+    )
+    cheaper = [spacing]
+    if (config.get("measure") or {}).get("max_dim", 1) > 0:
+        cheaper.append("--max-dim 0 (beta_0 only, several times cheaper)")
+    if not (result.get("probe") or {}).get("background"):
+        cheaper.append("--background when cores are idle (it moves the work, not reduces it)")
+    return (
+        f"Probing cost {ratio:.1f}x the training ({probe:.1f} CPU s against "
+        f"{per_epoch * epochs:.1f} s): one checkpoint costs {per_checkpoint:.2f} s, as much as "
+        f"{epochs_per_checkpoint} epochs of training. To trace for less than the training: "
+        + "; ".join(cheaper)
+        + "."
+    )

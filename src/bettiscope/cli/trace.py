@@ -10,6 +10,7 @@ import yaml
 from rich.table import Table
 
 from bettiscope.cli._common import (
+    err_console,
     fail,
     make_progress,
     out_console,
@@ -207,3 +208,8 @@ def _render(result: dict[str, Any], heatmap: Path) -> None:
         table.add_row(layer, *cells)
     out_console.print(table)
     out_console.print(f"Trace: {heatmap.parent / 'trace.json'}; heat map: {heatmap}")
+    from bettiscope.probe import probe_cost_hint
+
+    hint = probe_cost_hint(result)
+    if hint is not None:
+        err_console.print(f"[yellow]note[/]: {hint}", highlight=False)

@@ -211,6 +211,13 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:  # the process may end between listing and reading
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -235,17 +242,14 @@ def test_sigterm_stops_compare_and_its_workers(tmp_path) -> None:
     args = ["compare", "--dataset", str(noise), "--activations", "tanh", "--seeds", "2"]
     args += ["--tuning-seeds", "1", "--lr-grid", "0.01,0.05", "--max-epochs", "200000"]
     args += ["--trace-every", "0", "--width", "4", "--depth", "2", "--workers", "2"]
-    process = subprocess.Popen([*command, *args, "--out", str(out)], stderr=subprocess.PIPE)
+    # stderr not piped: nobody reads it, and a full pipe would block the command
+    process = subprocess.Popen([*command, *args, "--out", str(out)], stderr=subprocess.DEVNULL)
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 60
         while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.2)
-            workers = {
-                pid
-                for pid in _children(process.pid)
-                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            }
+            workers = {pid for pid in _children(process.pid) if b"spawn_main" in _cmdline(pid)}
         assert len(workers) == 2, "the comparison never started its two workers"
         time.sleep(1.0)  # let the jobs start training
         process.send_signal(signal.SIGTERM)

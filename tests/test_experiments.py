@@ -329,3 +329,23 @@ def test_every_series_of_a_twelve_activation_plot_looks_different() -> None:
     names = [f"activation{i}" for i in range(12)]
     styles = _series_styles(names)
     assert len({(s["color"], s["linestyle"]) for s in styles.values()}) == 12
+
+
+def test_betti_by_layer_legend_counts_runs_per_class(monkeypatch, tmp_path) -> None:
+    """A net that predicts one class leaves the other unmeasured: each row's legend says its n."""
+    import bettiscope.experiments as experiments
+
+    figures = []
+    monkeypatch.setattr(experiments, "save_figure", lambda fig, path: figures.append(fig))
+    data = {
+        "layers": ["input", "act1", "logits"],
+        "classes": ["0", "1"],
+        "mean": {"0": [[1.0, 2.0]] * 3, "1": [[1.0, 1.0]] * 3},
+        "std": {"0": [[0.0, 0.0]] * 3, "1": [[0.0, 0.0]] * 3},
+        "n": {"0": [5, 5, 5], "1": [10, 10, 10]},
+    }
+    experiments.plot_betti_by_layer({"gelu": data}, tmp_path / "b.png")
+    (fig,) = figures
+    rows = fig.axes[0::2]  # two panels (beta_0, beta_1) per class row
+    labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in rows]
+    assert labels == [["gelu (n=5)"], ["gelu (n=10)"]]

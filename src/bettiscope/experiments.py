@@ -1087,6 +1087,8 @@ def plot_betti_by_layer(
                 mean = np.array([np.nan if m is None else m[dim] for m in data["mean"][c]])
                 std = np.array([np.nan if s is None else s[dim] for s in data["std"][c]])
                 ax = axes[row][dim]
+                # runs with points predicted in this class (a net that predicts one class
+                # leaves the other unmeasured), so n differs between the rows
                 count = max(data["n"][c])
                 style = styles[activation]
                 ax.plot(x, mean, marker="o", ms=3, label=f"{activation} (n={count})", **style)
@@ -1097,7 +1099,8 @@ def plot_betti_by_layer(
             ax.set_title(f"class {c}: beta_{dim}", fontsize=9)
             ax.set_xticks(range(len(first["layers"])), first["layers"], fontsize=6, rotation=90)
             ax.set_ylabel("mean over seeds", fontsize=8)
-    axes[0][0].legend(fontsize=7)
+    for row in range(len(classes)):
+        axes[row][0].legend(fontsize=7, title="n = runs with this class predicted", title_fontsize=6)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -182,6 +182,20 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     assert missing.exit_code == 2 and "not a comparison folder" in missing.stderr
 
 
+def test_compare_full_budget_trains_past_the_target(blobs, tmp_path) -> None:
+    out = tmp_path / "full"
+    args = ["compare", "--dataset", str(blobs), "--activations", "relu", "--seeds", "2"]
+    args += ["--max-epochs", "30", "--lr-grid", "0.05", "--trace-every", "0", "--width", "6"]
+    result = _invoke(
+        [*args, "--depth", "3", "--bootstrap", "200", "--full-budget", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["stop_at_target"] is False
+    assert all(r["epochs"] == 30 for r in results["runs"])
+    assert any(r["epochs_to_train_target"] is not None for r in results["runs"])
+
+
 def test_compare_errors(blobs, tmp_path) -> None:
     out = str(tmp_path / "c")
     result = _invoke(["compare", "--dataset", str(blobs), "--lr-grid", "fast", "--out", out])

@@ -349,3 +349,29 @@ def test_betti_by_layer_legend_counts_runs_per_class(monkeypatch, tmp_path) -> N
     rows = fig.axes[0::2]  # two panels (beta_0, beta_1) per class row
     labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in rows]
     assert labels == [["gelu (n=5)"], ["gelu (n=10)"]]
+
+
+def test_full_budget_trains_to_the_end_and_keeps_first_target_epoch(tmp_path) -> None:
+    stopping = run_compare(_config(lr_grid=[0.03], trace_every=0), tmp_path / "stop")
+    full = run_compare(
+        _config(lr_grid=[0.03], trace_every=0, stop_at_target=False),
+        tmp_path / "full",
+        reuse_from=[tmp_path / "stop"],  # runs of the other mode must not be imported
+    )
+    for early, whole in zip(stopping["runs"], full["runs"], strict=True):
+        assert early["seed"] == whole["seed"] and early["epochs_to_train_target"] is not None
+        assert early["epochs"] == early["epochs_to_train_target"] < 40
+        assert whole["epochs"] == 40  # trained on past the target
+        assert whole["epochs_to_train_target"] == early["epochs_to_train_target"]
+        assert whole["betti_trace"]["entries"][-1]["epoch"] == 40
+    assert "whole budget" in (tmp_path / "full" / "summary.md").read_text()
+
+
+def test_folder_from_before_an_option_existed_still_resumes(tmp_path) -> None:
+    run_compare(_config(lr_grid=[0.03], trace_every=0), tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["stop_at_target"]  # as written by a version without the option
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    run_compare(_config(lr_grid=[0.03], trace_every=0), tmp_path)
+    with pytest.raises(ValueError, match="different configuration"):
+        run_compare(_config(lr_grid=[0.03], trace_every=0, stop_at_target=False), tmp_path)

@@ -77,6 +77,14 @@ def compare(
     relu_lr_runs: Annotated[
         bool, typer.Option("--relu-lr-runs", help="Also run every activation at ReLU's lr.")
     ] = False,
+    stop_at_target: Annotated[
+        bool,
+        typer.Option(
+            "--stop-at-target/--full-budget",
+            help="Stop runs at the target, or train every run for the whole budget (the "
+            "Naitzat study's fixed 12,000 steps; epochs to target are still recorded).",
+        ),
+    ] = True,
     width: Annotated[int, typer.Option(min=1, help="MLP hidden units per layer.")] = 15,
     depth: Annotated[int, typer.Option(min=1, help="MLP dense layers incl. output.")] = 10,
     val_fraction: Annotated[
@@ -176,6 +184,7 @@ def compare(
             target_val_acc=target_val_acc,
             trace_every=trace_every,
             relu_lr_runs=relu_lr_runs,
+            stop_at_target=stop_at_target,
             task_kind=kind,
             task_options=options,
             data_seed=data_seed,

@@ -365,6 +365,17 @@ def test_full_budget_trains_to_the_end_and_keeps_first_target_epoch(tmp_path) ->
         assert whole["epochs_to_train_target"] == early["epochs_to_train_target"]
         assert whole["betti_trace"]["entries"][-1]["epoch"] == 40
     assert "whole budget" in (tmp_path / "full" / "summary.md").read_text()
+    # well-trained is judged where the trace was taken, at the end: a net that reached 100%
+    # and then lost it is not averaged as well-trained
+    from bettiscope.experiments import summarise
+
+    config = _config(lr_grid=[0.03], trace_every=0, stop_at_target=False)
+    runs = [dict(r) for r in full["runs"]]
+    before = summarise(config, runs, full["summary"]["lrs"])["betti_by_layer_converged"]
+    runs[0]["final_train_acc"] = 0.9
+    after = summarise(config, runs, full["summary"]["lrs"])["betti_by_layer_converged"]
+    activation = runs[0]["activation"]
+    assert max(after[activation]["n"]["0"]) == max(before[activation]["n"]["0"]) - 1
 
 
 def test_folder_from_before_an_option_existed_still_resumes(tmp_path) -> None:

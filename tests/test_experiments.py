@@ -386,3 +386,31 @@ def test_folder_from_before_an_option_existed_still_resumes(tmp_path) -> None:
     run_compare(_config(lr_grid=[0.03], trace_every=0), tmp_path)
     with pytest.raises(ValueError, match="different configuration"):
         run_compare(_config(lr_grid=[0.03], trace_every=0, stop_at_target=False), tmp_path)
+
+
+def test_parallel_comparison_resumes_a_run_from_its_checkpoint(tmp_path) -> None:
+    """With an executor (--workers N), unfinished runs resume mid-run, not from epoch 0."""
+    from dataclasses import replace
+
+    from bettiscope.executor import LocalExecutor
+    from bettiscope.experiments import build_task, run_id
+    from bettiscope.training import train
+
+    config = _config(lr_grid=[0.02], max_epochs=6, trace_every=2, target_train_acc=1.0)
+    spec = evaluation_specs(config, {a: {"lr": 0.02} for a in config.activations})[0]
+    task = build_task(spec["task"])
+    cfg = replace(
+        task.train_defaults,
+        lr=0.02,
+        epochs=2,
+        seed=spec["seed"],
+        target_train_acc=1.0,
+        checkpoint_path=str(tmp_path / "checkpoints" / f"{run_id(spec)}.pt"),
+    )
+    (tmp_path / "checkpoints").mkdir()
+    train(task.build_model(spec["activation"], spec["seed"]), task.train, cfg)
+    # one inline worker: the executor path, in this process (the toy task is registered here)
+    results = run_compare(config, tmp_path, executor=LocalExecutor(max_workers=1))
+    resumed = {run_id(r["spec"]): r["resumed_from"] for r in results["runs"]}
+    assert resumed.pop(run_id(spec)) == 2
+    assert set(resumed.values()) == {None}

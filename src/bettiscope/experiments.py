@@ -1305,6 +1305,9 @@ def _run_phase(
     if reuse_from:
         import_finished_runs(specs, out, reuse_from)
     paths = [runs_dir / f"{run_id(s)}.json" for s in specs]
+    # every run checkpoints, in parallel too, so an interrupted comparison resumes its
+    # unfinished runs where they stopped instead of from epoch 0
+    specs = [{**spec, "checkpoint_dir": str(out / "checkpoints")} for spec in specs]
     if executor is None:
         report = progress or (lambda stage, done, total: None)
         results = []
@@ -1313,7 +1316,7 @@ def _run_phase(
             if path.exists():
                 results.append(read_json(path))
                 continue
-            record = execute_run({**spec, "checkpoint_dir": str(out / "checkpoints")})
+            record = execute_run(spec)
             atomic_write_json(path, record)
             results.append(record)
         report(stage, len(specs), len(specs))

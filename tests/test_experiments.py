@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,30 +287,36 @@ def test_parametrised_activations_and_first_seed() -> None:
         _config(activations=["fold(slope=3)"])
 
 
-def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
+def _interrupt_run(spec: dict, checkpoint_dir, epochs: int = 2) -> None:
+    """Leave ``spec``'s run as an interruption would: ``epochs`` epochs checkpointed where
+    execute_run looks for them."""
     from dataclasses import replace
 
     from bettiscope.experiments import build_task, run_id
     from bettiscope.training import train
+
+    task = build_task(spec["task"])
+    cfg = replace(
+        task.train_defaults,
+        lr=spec["lr"],
+        epochs=epochs,
+        seed=spec["seed"],
+        target_train_acc=spec["target_train_acc"],
+        target_val_acc=spec["target_val_acc"],
+        checkpoint_path=str(Path(checkpoint_dir) / f"{run_id(spec)}.pt"),
+    )
+    train(task.build_model(spec["activation"], spec["seed"]), task.train, cfg)
+
+
+def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
+    from bettiscope.experiments import run_id
 
     config = _config(lr_grid=[0.02], max_epochs=6, trace_every=2)
     specs = evaluation_specs(config, {a: {"lr": 0.02} for a in config.activations})
     spec = {**specs[0], "checkpoint_dir": str(tmp_path), "target_train_acc": 1.0}
     other = {**specs[1], "checkpoint_dir": str(tmp_path)}
     assert run_id(spec) != run_id(other)
-    # an interrupted run: 2 epochs checkpointed where execute_run looks for them
-    task = build_task(spec["task"])
-    cfg = replace(
-        task.train_defaults,
-        lr=0.02,
-        epochs=6,
-        seed=spec["seed"],
-        target_train_acc=1.0,
-        target_val_acc=None,
-        checkpoint_path=str(tmp_path / f"{run_id(spec)}.pt"),
-        checkpoint_every=10,
-    )
-    train(task.build_model(spec["activation"], spec["seed"]), task.train, replace(cfg, epochs=2))
+    _interrupt_run(spec, tmp_path)
     record = execute_run(spec)
     assert record["resumed_from"] == 2
     assert list(tmp_path.iterdir()) == []  # checkpoint and partial trace removed when done
@@ -390,25 +397,12 @@ def test_folder_from_before_an_option_existed_still_resumes(tmp_path) -> None:
 
 def test_parallel_comparison_resumes_a_run_from_its_checkpoint(tmp_path) -> None:
     """With an executor (--workers N), unfinished runs resume mid-run, not from epoch 0."""
-    from dataclasses import replace
-
     from bettiscope.executor import LocalExecutor
-    from bettiscope.experiments import build_task, run_id
-    from bettiscope.training import train
+    from bettiscope.experiments import run_id
 
     config = _config(lr_grid=[0.02], max_epochs=6, trace_every=2, target_train_acc=1.0)
     spec = evaluation_specs(config, {a: {"lr": 0.02} for a in config.activations})[0]
-    task = build_task(spec["task"])
-    cfg = replace(
-        task.train_defaults,
-        lr=0.02,
-        epochs=2,
-        seed=spec["seed"],
-        target_train_acc=1.0,
-        checkpoint_path=str(tmp_path / "checkpoints" / f"{run_id(spec)}.pt"),
-    )
-    (tmp_path / "checkpoints").mkdir()
-    train(task.build_model(spec["activation"], spec["seed"]), task.train, cfg)
+    _interrupt_run(spec, tmp_path / "checkpoints")
     # one inline worker: the executor path, in this process (the toy task is registered here)
     results = run_compare(config, tmp_path, executor=LocalExecutor(max_workers=1))
     resumed = {run_id(r["spec"]): r["resumed_from"] for r in results["runs"]}

@@ -221,15 +221,23 @@ def test_reuse_imports_only_identical_runs(tmp_path) -> None:
     } and all(r["lr"] != 0.1 for r in imported)
     if grown["summary"]["lrs"] == first["summary"]["lrs"]:  # same choice: evaluation reused too
         assert all(r.get("imported_from") for r in records if r["phase"] == "eval")
-    # a different budget changes every spec: nothing may be imported
+    # a smaller budget: only runs that ended by themselves within it are the same runs
     run_compare(
         _config(lr_grid=[0.003, 0.03], trace_every=0, max_epochs=30),
         tmp_path / "c",
         reuse_from=[tmp_path / "a"],
     )
-    assert not any(
-        json.loads(p.read_text()).get("imported_from") for p in (tmp_path / "c" / "runs").glob("*")
-    )
+    before = {p.name: json.loads(p.read_text()) for p in (tmp_path / "a" / "runs").glob("*")}
+    after = {p.name: json.loads(p.read_text()) for p in (tmp_path / "c" / "runs").glob("*")}
+    within = {
+        name
+        for name, r in before.items()
+        if (r["stopped"], r["epochs"] <= 30) == ("target", True)
+        or (r["stopped"], r["epochs"] < 30) == ("diverged", True)
+    }
+    assert within and within != set(before)  # the test needs both kinds
+    assert {name for name, r in after.items() if r.get("imported_from")} == within & set(after)
+    assert all(after[name]["spec"]["max_epochs"] == 30 for name in within & set(after))
     # other Betti settings: the untraced tuning runs are still the same runs, traced ones not
     run_compare(
         _config(
@@ -319,7 +327,10 @@ def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
     _interrupt_run(spec, tmp_path)
     record = execute_run(spec)
     assert record["resumed_from"] == 2
-    assert list(tmp_path.iterdir()) == []  # checkpoint and partial trace removed when done
+    # done: checkpoint and partial trace removed, or kept under final/ if the budget ran out
+    kept = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    expected = [f"final/{run_id(spec)}.pt", f"final/{run_id(spec)}.trace.json"]
+    assert sorted(kept) == (sorted(expected) if record["stopped"] == "budget" else [])
 
 
 def test_speedup_interval_with_baseline_misses_is_open_ended() -> None:
@@ -408,3 +419,50 @@ def test_parallel_comparison_resumes_a_run_from_its_checkpoint(tmp_path) -> None
     resumed = {run_id(r["spec"]): r["resumed_from"] for r in results["runs"]}
     assert resumed.pop(run_id(spec)) == 2
     assert set(resumed.values()) == {None}
+
+
+def _comparable_run(record: dict) -> dict:
+    """A run's outcome: what must not depend on whether it was continued or trained in one go."""
+    trace = record["betti_trace"]
+    return {
+        "id": record["id"],
+        **{k: record[k] for k in ("epochs_to_target", "stopped", "epochs", "final_loss")},
+        "loss": record["history"]["loss"],
+        "train_acc": record["history"]["train_acc"],
+        "trace": [(e["epoch"], e["betti"], e["n_class"]) for e in trace["entries"]],
+    }
+
+
+def test_larger_budget_continues_runs_that_used_up_a_smaller_one(tmp_path) -> None:
+    def config(budget: int) -> CompareConfig:
+        return _config(lr_grid=[0.02], max_epochs=budget, trace_every=2, target_train_acc=1.0)
+
+    short = run_compare(config(3), tmp_path / "short")
+    used_up = {r["id"] for r in short["runs"] if r["stopped"] == "budget"}
+    ended = {r["id"] for r in short["runs"]} - used_up
+    assert used_up and ended  # the test needs both kinds
+    kept = {p.name for p in (tmp_path / "short" / "checkpoints" / "final").iterdir()}
+    assert kept == {f"{i}.pt" for i in used_up} | {f"{i}.trace.json" for i in used_up}
+
+    longer = run_compare(config(8), tmp_path / "longer", reuse_from=[tmp_path / "short"])
+    scratch = run_compare(config(8), tmp_path / "scratch")
+    by_id = {r["id"]: r for r in longer["runs"]}
+    for one_go in scratch["runs"]:
+        continued = by_id[one_go["id"]]
+        assert _comparable_run(continued) == _comparable_run(one_go)
+        if one_go["id"] in used_up:
+            assert continued["resumed_from"] == 3 and continued["extended_from"]["epochs"] == 3
+            assert not continued.get("imported_from")
+        else:  # ended by itself within 3 epochs: the same run under 8, copied
+            assert continued["imported_from"] and continued["imported_budget"] == 3
+    # the continued runs' off-schedule entry at epoch 3 is gone; nothing is left mid-run
+    assert all(3 not in [e["epoch"] for e in by_id[i]["betti_trace"]["entries"]] for i in used_up)
+    left = {p.name for p in (tmp_path / "longer" / "checkpoints").iterdir()}
+    assert left <= {"final"}
+
+
+def test_final_state_can_be_discarded(tmp_path) -> None:
+    config = _config(lr_grid=[0.02], max_epochs=3, trace_every=0, target_train_acc=1.0)
+    results = run_compare(config, tmp_path, keep_final_state=False)
+    assert any(r["stopped"] == "budget" for r in results["runs"])
+    assert list((tmp_path / "checkpoints").glob("**/*.pt")) == []

@@ -28,7 +28,9 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -41,6 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from bettiscope.storage import (
+    atomic_path,
     atomic_write_json,
     atomic_write_text,
     environment_info,
@@ -630,9 +633,11 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
         checkpoint_path=None,
     )
     partial_trace: Path | None = None
+    origin: Path | None = None
     checkpoint_dir = spec.get("checkpoint_dir")
     if checkpoint_dir is not None:
         base = Path(checkpoint_dir) / run_id(spec)
+        origin = Path(f"{base}.origin.json")  # written when this run continues a shorter one
         # not with_suffix: a run id such as "...-lr0.02-seed0" contains dots
         cfg = replace(
             cfg,
@@ -690,11 +695,43 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
         "betti_trace": None if recorder is None else _compact_trace(recorder.to_list()),
         "spec": spec,
     }
-    if cfg.checkpoint_path is not None:
-        for leftover in (Path(cfg.checkpoint_path), partial_trace):
-            if leftover is not None and leftover.exists():
-                leftover.unlink()
+    if origin is not None and origin.exists():
+        record["extended_from"] = read_json(origin)
+        origin.unlink()
+    if checkpoint_dir is not None and cfg.checkpoint_path is not None:
+        _retire_checkpoint(
+            spec,
+            Path(checkpoint_dir),
+            Path(cfg.checkpoint_path),
+            partial_trace,
+            keep=history.stopped == "budget" and spec.get("keep_final_state", True),
+        )
     return to_jsonable(record)
+
+
+#: Sub-folder of a comparison's ``checkpoints/`` where runs that ended on their epoch budget
+#: leave their final state, so that a comparison with a larger budget can continue them.
+FINAL_STATE_DIR = "final"
+
+
+def _final_state_paths(checkpoint_dir: Path, spec: dict[str, Any]) -> tuple[Path, Path]:
+    base = checkpoint_dir / FINAL_STATE_DIR / run_id(spec)
+    return Path(f"{base}.pt"), Path(f"{base}.trace.json")
+
+
+def _retire_checkpoint(
+    spec: dict[str, Any], checkpoint_dir: Path, state: Path, trace: Path | None, keep: bool
+) -> None:
+    """A finished run's checkpoint: kept under ``final/`` when ``keep``, else deleted."""
+    final_state, final_trace = _final_state_paths(checkpoint_dir, spec)
+    for current, final in ((state, final_state), (trace, final_trace)):
+        if current is None or not current.exists():
+            continue
+        if keep:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(current, final)  # same folder tree: an atomic rename
+        else:
+            current.unlink()
 
 
 def _compact_trace(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -1252,7 +1289,7 @@ def _same_run(spec: dict[str, Any], other: Any) -> bool:
         return False
 
     def comparable(s: dict[str, Any]) -> dict[str, Any]:
-        s = {k: v for k, v in s.items() if k not in ("checkpoint_dir", "device")}
+        s = {k: v for k, v in s.items() if k not in _PLACE_KEYS}
         if s.get("trace_every") is None and isinstance(s.get("task"), dict):
             # an untraced run (tuning) never measures: its Betti settings cannot matter
             options = {k: v for k, v in s["task"].get("options", {}).items() if k != "measure"}
@@ -1262,20 +1299,90 @@ def _same_run(spec: dict[str, Any], other: Any) -> bool:
     return comparable(to_jsonable(spec)) == comparable(other)
 
 
+#: Spec keys that say where and how a run is stored, not what it computes.
+_PLACE_KEYS = ("checkpoint_dir", "device", "keep_final_state")
+
+
+def _other_budget(spec: dict[str, Any], stored: Any) -> int | None:
+    """The stored run's epoch budget if it is ``spec``'s run with only another budget."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("max_epochs"), int):
+        return None
+    budget = stored["max_epochs"]
+    if budget == spec["max_epochs"] or not _same_run({**spec, "max_epochs": budget}, stored):
+        return None
+    return budget
+
+
+def _ended_within(record: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """Whether a run ended by itself early enough that ``spec``'s budget gives the same run.
+
+    A run that stopped at its target (when runs stop there) or diverged is the same run under
+    any budget that lets it get that far; only runs that used up their budget depend on it.
+    """
+    epochs, budget = record.get("epochs"), spec["max_epochs"]
+    if not isinstance(epochs, int):
+        return False
+    if record.get("stopped") == "diverged":
+        return epochs < budget  # it diverged in epoch ``epochs + 1``
+    return (
+        record.get("stopped") == "target" and spec.get("stop_at_target", True) and epochs <= budget
+    )
+
+
+def _continue_shorter_run(
+    spec: dict[str, Any], record: dict[str, Any], folder: Path, source: Path, out: Path
+) -> bool:
+    """Seed ``out/checkpoints`` with the final state of a run that used up a smaller budget.
+
+    :func:`execute_run` then resumes it there and trains on to ``spec``'s budget. The learning
+    rate schedule does not depend on the budget and the checkpoint holds the model, optimiser,
+    data order and RNG states, so the result is the run a from-scratch training to the larger
+    budget gives (tested). Returns False when the earlier folder kept no final state.
+    """
+    state, trace = _final_state_paths(folder / "checkpoints", spec)
+    if not state.is_file():
+        return False
+    base = out / "checkpoints" / run_id(spec)
+    target_state = Path(f"{base}.pt")
+    if target_state.exists():
+        # interrupted here: keep the progress made (a continuation if it came from elsewhere)
+        return Path(f"{base}.origin.json").exists()
+    old_end = int(record["epochs"])
+    if trace.is_file():
+        every = spec.get("trace_every")
+        on_schedule = old_end == 0 or (bool(every) and old_end % every == 0)
+        # the old run's last entry was taken only because it ended there: a longer run has none
+        entries = [e for e in read_json(trace) if on_schedule or e["epoch"] != old_end]
+        atomic_write_json(f"{base}.trace.json", entries)
+    atomic_write_json(f"{base}.origin.json", {"run": str(source), "epochs": old_end})
+    with atomic_path(target_state) as temporary:
+        shutil.copyfile(state, temporary)  # last: its presence marks the run as under way
+    return True
+
+
 def import_finished_runs(
     specs: list[dict[str, Any]], out: Path, reuse_from: Sequence[str | Path]
-) -> int:
-    """Copy finished runs with exactly these specs from other run folders into ``out/runs``.
+) -> dict[str, int]:
+    """Take over runs from other run folders instead of running them again.
 
-    Lets a comparison grow (a wider lr grid, more activations, more tuning seeds) without
-    redoing the runs an earlier folder already holds. A run is taken only if its stored
-    ``spec`` equals the new one in every field that decides the result (activation, lr, seed,
-    budget, targets, trace spacing, data set, model and measurement options); only the device
-    and checkpoint folder may differ. Returns the number of runs imported.
+    Lets a comparison grow (a wider lr grid, more activations, more tuning seeds, a larger
+    budget) without redoing what an earlier folder already holds. For each spec, the first
+    folder with a run of the same id decides:
+
+    * same run: its stored ``spec`` equals the new one in every field that decides the result
+      (activation, lr, seed, budget, targets, trace spacing, data set, model and measurement
+      options; the device and storage folders may differ): the record is copied;
+    * same run but another epoch budget, and the run ended by itself within the new budget
+      (stopped at its target, or diverged): the record is copied too, as it is the same run;
+    * a run that used up a smaller budget and kept its final state (``checkpoints/final/``):
+      its state is copied into ``out/checkpoints`` and the run is continued from there, so
+      only the extra epochs are trained.
+
+    Returns ``{"imported": n, "continued": m}``.
     """
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
-    imported = 0
+    counts = {"imported": 0, "continued": 0}
     for spec in specs:
         name = f"{run_id(spec)}.json"
         if (runs_dir / name).exists():
@@ -1285,11 +1392,28 @@ def import_finished_runs(
             if not source.is_file():
                 continue
             record = read_json(source)
-            if _same_run(spec, record.get("spec")):
-                atomic_write_json(runs_dir / name, {**record, "imported_from": str(source)})
-                imported += 1
+            stored = record.get("spec")
+            same = _same_run(spec, stored)
+            budget = None if same else _other_budget(spec, stored)
+            if not same and budget is None:
+                continue
+            if same or _ended_within(record, spec):
+                taken = {**record, "imported_from": str(source)}
+                if budget is not None:
+                    taken["spec"] = {**stored, "max_epochs": spec["max_epochs"]}
+                    taken["imported_budget"] = budget
+                atomic_write_json(runs_dir / name, taken)
+                counts["imported"] += 1
                 break
-    return imported
+            longer = budget is not None and budget < spec["max_epochs"]
+            if (
+                longer
+                and record.get("stopped") == "budget"
+                and _continue_shorter_run(spec, record, Path(folder), source, out)
+            ):
+                counts["continued"] += 1
+                break
+    return counts
 
 
 def _run_phase(
@@ -1299,6 +1423,7 @@ def _run_phase(
     progress: Progress | None,
     stage: str,
     reuse_from: Sequence[str | Path] = (),
+    keep_final_state: bool = True,
 ) -> list[dict[str, Any]]:
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -1307,7 +1432,8 @@ def _run_phase(
     paths = [runs_dir / f"{run_id(s)}.json" for s in specs]
     # every run checkpoints, in parallel too, so an interrupted comparison resumes its
     # unfinished runs where they stopped instead of from epoch 0
-    specs = [{**spec, "checkpoint_dir": str(out / "checkpoints")} for spec in specs]
+    place = {"checkpoint_dir": str(out / "checkpoints"), "keep_final_state": keep_final_state}
+    specs = [{**spec, **place} for spec in specs]
     if executor is None:
         report = progress or (lambda stage, done, total: None)
         results = []
@@ -1333,6 +1459,7 @@ def run_compare(
     executor: Any = None,
     progress: Progress | None = None,
     reuse_from: Sequence[str | Path] = (),
+    keep_final_state: bool = True,
 ) -> dict[str, Any]:
     """Tune, evaluate, summarise and plot; write ``results.json``, figures, ``summary.md`` and
     ``report.html``.
@@ -1350,7 +1477,12 @@ def run_compare(
         ``progress(stage, done, total)`` with stage "tune" or "evaluate".
     reuse_from : sequence of paths, default=()
         Earlier run folders whose finished runs with identical specs are copied instead of
-        being run again (see :func:`import_finished_runs`).
+        being run again, and whose runs that used up a smaller budget are continued instead of
+        restarted (see :func:`import_finished_runs`).
+    keep_final_state : bool, default=True
+        Keep the final checkpoint of every run that used up its budget in
+        ``checkpoints/final/`` (a few hundred kB per MLP run), so that a later comparison with a
+        larger budget and ``reuse_from`` this folder continues these runs. False deletes it.
 
     Returns
     -------
@@ -1381,10 +1513,18 @@ def run_compare(
                 "another --out folder or delete it."
             )
     atomic_write_json(config_path, asdict(config))
-    tuning = _run_phase(tuning_specs(config), out, executor, progress, "tune", reuse_from)
+    tuning = _run_phase(
+        tuning_specs(config), out, executor, progress, "tune", reuse_from, keep_final_state
+    )
     lrs = choose_lrs(config, tuning)
     evaluation = _run_phase(
-        evaluation_specs(config, lrs), out, executor, progress, "evaluate", reuse_from
+        evaluation_specs(config, lrs),
+        out,
+        executor,
+        progress,
+        "evaluate",
+        reuse_from,
+        keep_final_state,
     )
     summary = summarise(config, evaluation, lrs)
     results = {

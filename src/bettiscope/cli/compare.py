@@ -132,8 +132,19 @@ def compare(
     bootstrap: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 10_000,
     reuse: Annotated[
         list[Path] | None,
-        typer.Option(help="Earlier run folder whose identical runs are copied (repeatable)."),
+        typer.Option(
+            help="Earlier run folder whose identical runs are copied, and whose runs that used "
+            "up a smaller --max-epochs are continued to this one (repeatable)."
+        ),
     ] = None,
+    keep_final_state: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the last checkpoint of runs that use up their budget "
+            "(DIR/checkpoints/final/), so a later --reuse DIR with a larger --max-epochs "
+            "continues them."
+        ),
+    ] = True,
 ) -> None:
     """Compare activations by epochs to target, with tuned learning rates and paired seeds."""
     import torch
@@ -207,6 +218,7 @@ def compare(
                 executor=executor,
                 progress=progress_callback(progress),
                 reuse_from=reuse or (),
+                keep_final_state=keep_final_state,
             )
     _render(results, out)
 
@@ -242,6 +254,13 @@ def _render(results: dict[str, Any], out: Path) -> None:
     out_console.print(table)
     for text in tuning_warnings(summary["lrs"]):
         out_console.print(f"[yellow]Warning:[/yellow] {text}")
+    imported = sum(1 for r in results["runs"] if r.get("imported_from"))
+    continued = sum(1 for r in results["runs"] if r.get("extended_from"))
+    if imported or continued:
+        out_console.print(
+            f"Evaluation runs from earlier folders: {imported} copied, {continued} continued "
+            "from a smaller budget."
+        )
     out_console.print(f"Results: {out / 'results.json'}; summary: {out / 'summary.md'}")
 
 

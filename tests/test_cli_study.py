@@ -182,6 +182,31 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     assert missing.exit_code == 2 and "not a comparison folder" in missing.stderr
 
 
+def test_compare_larger_budget_continues_earlier_runs(blobs, tmp_path) -> None:
+    def args(budget: int, out: Path) -> list[str]:
+        return [
+            "compare", "--dataset", str(blobs), "--activations", "tanh", "--seeds", "2",
+            "--lr-grid", "0.01", "--max-epochs", str(budget), "--trace-every", "0",
+            "--width", "6", "--depth", "3", "--bootstrap", "200", "--out", str(out),
+        ]  # fmt: skip
+
+    assert _invoke(args(2, tmp_path / "short")).exit_code == 0
+    short = json.loads((tmp_path / "short" / "results.json").read_text())["runs"]
+    used_up = {r["id"] for r in short if r["stopped"] == "budget"}
+    assert 0 < len(used_up) < 4  # the test needs both kinds
+    kept = (tmp_path / "short" / "checkpoints" / "final").glob("*.pt")
+    assert {p.stem for p in kept} == used_up
+    longer = runner.invoke(app, [*args(4, tmp_path / "long"), "--reuse", str(tmp_path / "short")])
+    assert longer.exit_code == 0, longer.output
+    message = f"{4 - len(used_up)} copied, {len(used_up)} continued from a smaller budget"
+    assert message in " ".join(longer.stdout.split())
+    runs = json.loads((tmp_path / "long" / "results.json").read_text())["runs"]
+    assert {r["id"] for r in runs if r["resumed_from"] == 2} == used_up
+    discard = _invoke([*args(2, tmp_path / "discard"), "--no-keep-final-state"])
+    assert discard.exit_code == 0
+    assert not list((tmp_path / "discard").glob("checkpoints/**/*.pt"))
+
+
 def test_compare_full_budget_trains_past_the_target(blobs, tmp_path) -> None:
     out = tmp_path / "full"
     args = ["compare", "--dataset", str(blobs), "--activations", "relu", "--seeds", "2"]

@@ -466,3 +466,24 @@ def test_final_state_can_be_discarded(tmp_path) -> None:
     results = run_compare(config, tmp_path, keep_final_state=False)
     assert any(r["stopped"] == "budget" for r in results["runs"])
     assert list((tmp_path / "checkpoints").glob("**/*.pt")) == []
+
+
+def test_interrupted_continuation_resumes_where_it_stopped(tmp_path) -> None:
+    from bettiscope.experiments import import_finished_runs, run_id
+
+    def config(budget: int) -> CompareConfig:
+        return _config(lr_grid=[0.02], max_epochs=budget, trace_every=0, target_train_acc=1.0)
+
+    short = run_compare(config(3), tmp_path / "short")
+    used_up = {r["id"] for r in short["runs"] if r["stopped"] == "budget"}
+    specs = evaluation_specs(config(8), {a: {"lr": 0.02} for a in config(8).activations})
+    counts = import_finished_runs(specs, tmp_path / "longer", [tmp_path / "short"])
+    assert used_up and counts == {"imported": len(specs) - len(used_up), "continued": len(used_up)}
+    spec = next(s for s in specs if run_id(s) in used_up)
+    _interrupt_run(spec, tmp_path / "longer" / "checkpoints", epochs=5)  # 3 -> 5, then killed
+    longer = run_compare(config(8), tmp_path / "longer", reuse_from=[tmp_path / "short"])
+    scratch = run_compare(config(8), tmp_path / "scratch")
+    continued = next(r for r in longer["runs"] if r["id"] == run_id(spec))
+    one_go = next(r for r in scratch["runs"] if r["id"] == run_id(spec))
+    assert continued["resumed_from"] == 5 and continued["extended_from"]["epochs"] == 3
+    assert _comparable_run(continued) == _comparable_run(one_go)

@@ -459,6 +459,9 @@ def test_larger_budget_continues_runs_that_used_up_a_smaller_one(tmp_path) -> No
     assert all(3 not in [e["epoch"] for e in by_id[i]["betti_trace"]["entries"]] for i in used_up)
     left = {p.name for p in (tmp_path / "longer" / "checkpoints").iterdir()}
     assert left <= {"final"}
+    summary = (tmp_path / "longer" / "summary.md").read_text()
+    assert f"{len(ended)} were copied from earlier folders and {len(used_up)} continued" in summary
+    assert "from earlier folders" not in (tmp_path / "scratch" / "summary.md").read_text()
 
 
 def test_final_state_can_be_discarded(tmp_path) -> None:

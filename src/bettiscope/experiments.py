@@ -1168,6 +1168,22 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _provenance_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Say which evaluation runs came from earlier folders (``--reuse``), if any did."""
+    copied = sum(1 for r in runs if r.get("imported_from"))
+    continued = [r["extended_from"]["epochs"] for r in runs if r.get("extended_from")]
+    if not copied and not continued:
+        return []
+    text = f"Of the {len(runs)} evaluation runs, {copied} were copied from earlier folders"
+    if continued:
+        budgets = ", ".join(str(b) for b in sorted(set(continued)))
+        text += (
+            f" and {len(continued)} continued from runs that had used up a budget of "
+            f"{budgets} epochs (identical to training from scratch)"
+        )
+    return [text + "."]
+
+
 def render_summary_md(results: dict[str, Any]) -> str:
     """A Markdown summary of ``results.json``."""
     config = results["config"]
@@ -1194,6 +1210,7 @@ def render_summary_md(results: dict[str, Any]) -> str:
         "epochs (ReLU) / median epochs (activation), 95% paired bootstrap interval "
         f"({config['bootstrap']:,} resamples); p = paired Wilcoxon signed-rank; "
         "P(better) = probability that a run needs fewer epochs than a ReLU run.",
+        *_provenance_lines(results["runs"]),
         "",
     ]
     for target in summary["targets"]:

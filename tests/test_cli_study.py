@@ -190,10 +190,13 @@ def test_compare_larger_budget_continues_earlier_runs(blobs, tmp_path) -> None:
             "--width", "6", "--depth", "3", "--bootstrap", "200", "--out", str(out),
         ]  # fmt: skip
 
-    assert _invoke(args(2, tmp_path / "short")).exit_code == 0
+    first = runner.invoke(app, args(2, tmp_path / "short"))
+    assert first.exit_code == 0, first.output
     short = json.loads((tmp_path / "short" / "results.json").read_text())["runs"]
     used_up = {r["id"] for r in short if r["stopped"] == "budget"}
     assert 0 < len(used_up) < 4  # the test needs both kinds
+    hint = f"{len(used_up)} evaluation runs used up the 2-epoch budget"
+    assert hint in " ".join(first.stdout.split())
     kept = (tmp_path / "short" / "checkpoints" / "final").glob("*.pt")
     assert {p.stem for p in kept} == used_up
     longer = runner.invoke(app, [*args(4, tmp_path / "long"), "--reuse", str(tmp_path / "short")])
@@ -202,9 +205,10 @@ def test_compare_larger_budget_continues_earlier_runs(blobs, tmp_path) -> None:
     assert message in " ".join(longer.stdout.split())
     runs = json.loads((tmp_path / "long" / "results.json").read_text())["runs"]
     assert {r["id"] for r in runs if r["resumed_from"] == 2} == used_up
-    discard = _invoke([*args(2, tmp_path / "discard"), "--no-keep-final-state"])
+    discard = runner.invoke(app, [*args(2, tmp_path / "discard"), "--no-keep-final-state"])
     assert discard.exit_code == 0
     assert not list((tmp_path / "discard").glob("checkpoints/**/*.pt"))
+    assert "used up" not in discard.stdout  # nothing kept to continue from
 
 
 def test_compare_full_budget_trains_past_the_target(blobs, tmp_path) -> None:

@@ -261,6 +261,13 @@ def _render(results: dict[str, Any], out: Path) -> None:
             f"Evaluation runs from earlier folders: {imported} copied, {continued} continued "
             "from a smaller budget."
         )
+    used_up = sum(1 for r in results["runs"] if r.get("stopped") == "budget")
+    if used_up and (out / "checkpoints" / "final").is_dir():
+        out_console.print(
+            f"{used_up} evaluation runs used up the {results['config']['max_epochs']}-epoch "
+            f"budget. To give them more epochs without starting again: the same command with a "
+            f"larger --max-epochs, --reuse {out} and a new --out."
+        )
     out_console.print(f"Results: {out / 'results.json'}; summary: {out / 'summary.md'}")
 
 

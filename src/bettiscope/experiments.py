@@ -636,15 +636,12 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
     origin: Path | None = None
     checkpoint_dir = spec.get("checkpoint_dir")
     if checkpoint_dir is not None:
-        base = Path(checkpoint_dir) / run_id(spec)
-        origin = Path(f"{base}.origin.json")  # written when this run continues a shorter one
-        # not with_suffix: a run id such as "...-lr0.02-seed0" contains dots
+        state, partial_trace, origin = _run_files(Path(checkpoint_dir), spec)
         cfg = replace(
             cfg,
-            checkpoint_path=f"{base}.pt",
+            checkpoint_path=str(state),
             checkpoint_every=max(10, spec.get("trace_every") or 50),
         )
-        partial_trace = Path(f"{base}.trace.json")
     recorder = None
     trace_every = spec.get("trace_every")
     if trace_every is not None and task.probe_inputs is not None:
@@ -714,16 +711,19 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
 FINAL_STATE_DIR = "final"
 
 
-def _final_state_paths(checkpoint_dir: Path, spec: dict[str, Any]) -> tuple[Path, Path]:
-    base = checkpoint_dir / FINAL_STATE_DIR / run_id(spec)
-    return Path(f"{base}.pt"), Path(f"{base}.trace.json")
+def _run_files(folder: Path, spec: dict[str, Any]) -> tuple[Path, Path, Path]:
+    """A run's checkpoint, partial trace and origin note (set when it continues a shorter run)
+    in ``folder``: the one place their names are made."""
+    # not with_suffix: a run id such as "...-lr0.02-seed0" contains dots
+    base = folder / run_id(spec)
+    return Path(f"{base}.pt"), Path(f"{base}.trace.json"), Path(f"{base}.origin.json")
 
 
 def _retire_checkpoint(
     spec: dict[str, Any], checkpoint_dir: Path, state: Path, trace: Path | None, keep: bool
 ) -> None:
     """A finished run's checkpoint: kept under ``final/`` when ``keep``, else deleted."""
-    final_state, final_trace = _final_state_paths(checkpoint_dir, spec)
+    final_state, final_trace, _ = _run_files(checkpoint_dir / FINAL_STATE_DIR, spec)
     for current, final in ((state, final_state), (trace, final_trace)):
         if current is None or not current.exists():
             continue
@@ -1168,10 +1168,15 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def run_provenance(runs: Sequence[dict[str, Any]]) -> tuple[int, list[int]]:
+    """Runs copied from earlier folders (``--reuse``), and the old budget of each continued one."""
+    copied = sum(1 for r in runs if r.get("imported_from"))
+    return copied, [r["extended_from"]["epochs"] for r in runs if r.get("extended_from")]
+
+
 def _provenance_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
     """Say which evaluation runs came from earlier folders (``--reuse``), if any did."""
-    copied = sum(1 for r in runs if r.get("imported_from"))
-    continued = [r["extended_from"]["epochs"] for r in runs if r.get("extended_from")]
+    copied, continued = run_provenance(runs)
     if not copied and not continued:
         return []
     text = f"Of the {len(runs)} evaluation runs, {copied} were copied from earlier folders"
@@ -1356,22 +1361,21 @@ def _continue_shorter_run(
     data order and RNG states, so the result is the run a from-scratch training to the larger
     budget gives (tested). Returns False when the earlier folder kept no final state.
     """
-    state, trace = _final_state_paths(folder / "checkpoints", spec)
+    state, trace, _ = _run_files(folder / "checkpoints" / FINAL_STATE_DIR, spec)
     if not state.is_file():
         return False
-    base = out / "checkpoints" / run_id(spec)
-    target_state = Path(f"{base}.pt")
+    target_state, target_trace, origin = _run_files(out / "checkpoints", spec)
     if target_state.exists():
         # interrupted here: keep the progress made (a continuation if it came from elsewhere)
-        return Path(f"{base}.origin.json").exists()
+        return origin.exists()
     old_end = int(record["epochs"])
     if trace.is_file():
         every = spec.get("trace_every")
         on_schedule = old_end == 0 or (bool(every) and old_end % every == 0)
         # the old run's last entry was taken only because it ended there: a longer run has none
         entries = [e for e in read_json(trace) if on_schedule or e["epoch"] != old_end]
-        atomic_write_json(f"{base}.trace.json", entries)
-    atomic_write_json(f"{base}.origin.json", {"run": str(source), "epochs": old_end})
+        atomic_write_json(target_trace, entries)
+    atomic_write_json(origin, {"run": str(source), "epochs": old_end})
     with atomic_path(target_state) as temporary:
         shutil.copyfile(state, temporary)  # last: its presence marks the run as under way
     return True

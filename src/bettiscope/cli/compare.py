@@ -224,7 +224,7 @@ def compare(
 
 
 def _render(results: dict[str, Any], out: Path) -> None:
-    from bettiscope.experiments import format_percent, tuning_warnings
+    from bettiscope.experiments import format_percent, run_provenance, tuning_warnings
 
     summary = results["summary"]
     table = Table(
@@ -254,12 +254,11 @@ def _render(results: dict[str, Any], out: Path) -> None:
     out_console.print(table)
     for text in tuning_warnings(summary["lrs"]):
         out_console.print(f"[yellow]Warning:[/yellow] {text}")
-    imported = sum(1 for r in results["runs"] if r.get("imported_from"))
-    continued = sum(1 for r in results["runs"] if r.get("extended_from"))
+    imported, continued = run_provenance(results["runs"])
     if imported or continued:
         out_console.print(
-            f"Evaluation runs from earlier folders: {imported} copied, {continued} continued "
-            "from a smaller budget."
+            f"Evaluation runs from earlier folders: {imported} copied, {len(continued)} "
+            "continued from a smaller budget."
         )
     used_up = sum(1 for r in results["runs"] if r.get("stopped") == "budget")
     if used_up and (out / "checkpoints" / "final").is_dir():

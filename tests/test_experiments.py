@@ -313,7 +313,22 @@ def _interrupt_run(spec: dict, checkpoint_dir, epochs: int = 2) -> None:
         target_val_acc=spec["target_val_acc"],
         checkpoint_path=str(Path(checkpoint_dir) / f"{run_id(spec)}.pt"),
     )
-    train(task.build_model(spec["activation"], spec["seed"]), task.train, cfg)
+    model = task.build_model(spec["activation"], spec["seed"])
+    recorder = None
+    if spec.get("trace_every"):
+        from bettiscope.probe import TraceRecorder
+        from bettiscope.storage import atomic_write_json
+
+        trace_path = Path(checkpoint_dir) / f"{run_id(spec)}.trace.json"
+        recorder = TraceRecorder(
+            task.probe_inputs,
+            measure=task.measure,
+            every=spec["trace_every"],
+            labels=task.probe_labels,
+            on_record=lambda rec: atomic_write_json(trace_path, rec.to_list()),
+        )
+        recorder.record(0, model)
+    train(model, task.train, cfg, on_epoch_end=recorder)
 
 
 def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
@@ -325,8 +340,12 @@ def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
     other = {**specs[1], "checkpoint_dir": str(tmp_path)}
     assert run_id(spec) != run_id(other)
     _interrupt_run(spec, tmp_path)
+    earlier = json.loads((tmp_path / f"{run_id(spec)}.trace.json").read_text())
+    assert [entry["epoch"] for entry in earlier] == [0, 2]
     record = execute_run(spec)
     assert record["resumed_from"] == 2
+    # the probe time of the entries measured before the interruption is still counted
+    assert record["probe_seconds"] >= sum(entry["seconds"] for entry in earlier) > 0
     # done: checkpoint and partial trace removed, or kept under final/ if the budget ran out
     kept = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
     expected = [f"final/{run_id(spec)}.pt", f"final/{run_id(spec)}.trace.json"]

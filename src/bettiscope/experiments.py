@@ -611,9 +611,11 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
     dict
         ``activation, seed, lr, phase, epochs_to_target`` (int or None: all configured targets),
         ``epochs_to_train_target, epochs_to_val_target, stopped, epochs, steps, seconds``
-        (training wall-clock, probe excluded), ``seconds_per_epoch, probe_seconds,
-        final_loss, final_train_acc, final_val_acc, history`` (per-epoch columns) and
-        ``betti_trace`` (None for untraced runs).
+        (training wall-clock of all epochs, probe excluded), ``seconds_per_epoch,
+        probe_seconds`` (all trace entries, also those from before a resume), ``wall_seconds``
+        (this call only: a resumed or continued run counts its last part), ``final_loss,
+        final_train_acc, final_val_acc, history`` (per-epoch columns) and ``betti_trace``
+        (None for untraced runs).
     """
     from bettiscope.probe import TraceRecorder
     from bettiscope.training import train
@@ -659,7 +661,10 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
             on_record=save_partial,
         )
         if partial_trace is not None and partial_trace.exists():
-            recorder.load(read_json(partial_trace))
+            earlier = read_json(partial_trace)
+            recorder.load(earlier)
+            # a resumed or continued run reports the probe time of its whole trace
+            recorder.seconds += sum(float(entry.get("seconds", 0.0)) for entry in earlier)
         if 0 not in recorder.entries:
             recorder.record(0, model)
     history = train(model, task.train, cfg, val=task.val, on_epoch_end=recorder)

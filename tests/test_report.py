@@ -219,3 +219,14 @@ def test_comparison_folder_renders_as_a_report(tmp_path) -> None:
     assert "Beside the Naitzat study (D-I, class a)" in page and "published" in page
     assert "beta_0: measured relu &lt; tanh (reproduced)" in page
     assert "Learning-rate tuning" in page and "fraction_converged.png is missing" in page
+
+
+def test_tuning_cells_show_successes_and_the_tie_breaking_loss() -> None:
+    from bettiscope.report import format_tuning_point
+
+    reached = {"lr": 0.01, "median_epochs": 1712.0, "successes": 2, "runs": 2}
+    missed = {"median_epochs": "inf", "successes": 1, "runs": 2, "mean_final_loss": 0.0078109}
+    assert format_tuning_point({**reached, "mean_final_loss": 0.5}) == "1712 (2/2)"
+    assert format_tuning_point(missed) == "inf (1/2), loss 0.00781"
+    # results.json written before successes were stored still renders
+    assert format_tuning_point({"median_epochs": "inf"}) == "inf"

@@ -1196,6 +1196,8 @@ def _provenance_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
 
 def render_summary_md(results: dict[str, Any]) -> str:
     """A Markdown summary of ``results.json``."""
+    from bettiscope.report import format_tuning_point
+
     config = results["config"]
     summary = results["summary"]
     lines = [
@@ -1290,13 +1292,19 @@ def render_summary_md(results: dict[str, Any]) -> str:
         lines.append("")
     tuned = [a for a, v in summary["lrs"].items() if v.get("tuned")]
     if tuned:
-        lines += ["## Learning-rate tuning (median epochs on tuning seeds; inf = missed)", ""]
+        lines += [
+            "## Learning-rate tuning",
+            "",
+            "Median epochs on the tuning seeds (inf = missed), (runs that reached the target / "
+            "runs) and, where the median missed, the mean final loss (the tie-breaker).",
+            "",
+        ]
         grid = config["lr_grid"]
         lines.append("| activation | " + " | ".join(_fmt(lr) for lr in grid) + " | chosen |")
         lines.append("|---|" + "---|" * (len(grid) + 1))
         for activation in tuned:
             info = summary["lrs"][activation]
-            cells = [_fmt(g["median_epochs"]) for g in info["grid"]]
+            cells = [format_tuning_point(g) for g in info["grid"]]
             lines.append(f"| {activation} | " + " | ".join(cells) + f" | {_fmt(info['lr'])} |")
         lines.append("")
         warnings = tuning_warnings(summary["lrs"])

@@ -369,6 +369,23 @@ def _speedup_cell(cell: dict[str, Any]) -> Any:
     return {"text": text, "tone": tone}
 
 
+def format_tuning_point(point: dict[str, Any]) -> str:
+    """One learning rate of a tuning grid as a table cell, e.g. ``"inf (1/2), loss 0.0078"``.
+
+    ``point`` is an entry of ``summary["lrs"][activation]["grid"]`` in a comparison's
+    results.json: median epochs to the target on the tuning seeds (inf = missed), runs that
+    reached it, and, where the median missed, the mean final loss that broke the tie.
+    """
+    median = float(point["median_epochs"])
+    cell = "inf" if math.isinf(median) else f"{median:g}"
+    if "successes" in point and "runs" in point:
+        cell += f" ({point['successes']}/{point['runs']})"
+    loss = point.get("mean_final_loss")
+    if math.isinf(median) and loss is not None:
+        cell += f", loss {loss:.3g}"
+    return cell
+
+
 def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
     """Turn a comparison's ``results.json`` into the report's stage format.
 
@@ -499,12 +516,13 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
             "title": "Learning-rate tuning",
             "status": "done",
             "summary": "Median epochs to the target on the tuning seeds (a miss counts as "
-            "infinity); the lowest is chosen, ties go to more successes, then lower loss.",
+            "infinity), with the runs that reached it; the lowest is chosen, ties go to more "
+            "successes, then lower mean final loss (shown where the median missed).",
             "tables": [
                 {
                     "columns": ["activation", *[f"{lr:g}" for lr in grid], "chosen"],
                     "rows": [
-                        [a, *[g["median_epochs"] for g in info["grid"]], info["lr"]]
+                        [a, *[format_tuning_point(g) for g in info["grid"]], info["lr"]]
                         for a, info in tuned.items()
                     ],
                 }

@@ -196,7 +196,9 @@ def test_run_compare_end_to_end_and_resume(tmp_path) -> None:
     tanh = saved["summary"]["activations"]["tanh"]
     assert set(tanh) >= {"train_target", "val_target", "target", "lr", "seconds_per_epoch"}
     assert tanh["train_target"]["speedup_vs_relu"]["resamples"] == 500
-    assert "Activation comparison on toy-blobs" in (tmp_path / "summary.md").read_text()
+    summary_text = (tmp_path / "summary.md").read_text()
+    assert "Activation comparison on toy-blobs" in summary_text
+    assert "2 tuning seeds, learning-rate grid [0.003, 0.03]" in summary_text
     # resume: nothing is re-run (the run files are untouched)
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*.json")}
     again = run_compare(_config(target_val_acc=0.9), tmp_path)
@@ -281,6 +283,8 @@ def test_summary_names_the_configured_training_target(tmp_path) -> None:
     run_compare(_config(lr_grid=[0.03], trace_every=0, target_train_acc=0.95), tmp_path)
     text = (tmp_path / "summary.md").read_text()
     assert "epochs to 95% training accuracy" in text and "100% training" not in text
+    # one learning rate given: nothing was tuned, and the header must not claim tuning seeds
+    assert "no learning-rate tuning (one rate given: 0.03)" in text and "tuning seeds" not in text
 
 
 def test_parametrised_activations_and_first_seed() -> None:

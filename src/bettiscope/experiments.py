@@ -1204,8 +1204,12 @@ def render_summary_md(results: dict[str, Any]) -> str:
         f"# Activation comparison on {config['dataset']}",
         "",
         f"Created {results['created']}. {config['seeds']} paired evaluation seeds, "
-        f"{config['tuning_seeds']} tuning seeds, budget {config['max_epochs']} epochs, "
-        f"learning-rate grid {config['lr_grid']}. Target: training accuracy >= "
+        + (
+            f"no learning-rate tuning (one rate given: {config['lr_grid'][0]:g}), "
+            if len(config["lr_grid"]) == 1
+            else f"{config['tuning_seeds']} tuning seeds, learning-rate grid {config['lr_grid']}, "
+        )
+        + f"budget {config['max_epochs']} epochs. Target: training accuracy >= "
         f"{config['target_train_acc']}"
         + (
             f"; held-out accuracy >= {config['target_val_acc']}."

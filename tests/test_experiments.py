@@ -386,10 +386,17 @@ def test_betti_by_layer_legend_counts_runs_per_class(monkeypatch, tmp_path) -> N
         "n": {"0": [5, 5, 5], "1": [10, 10, 10]},
     }
     experiments.plot_betti_by_layer({"gelu": data}, tmp_path / "b.png")
-    (fig,) = figures
+    experiments.plot_betti_by_layer(
+        {"gelu": data}, tmp_path / "c.png", title="x" * 150, label_notes={"gelu": "all runs"}
+    )
+    fig, noted = figures
     rows = fig.axes[0::2]  # two panels (beta_0, beta_1) per class row
     labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in rows]
     assert labels == [["gelu (n=5)"], ["gelu (n=10)"]]
+    legend = [t.get_text() for t in noted.axes[0].get_legend().get_texts()]
+    assert legend == ["gelu (n=5; all runs)"]
+    # a title longer than two panels are wide is wrapped, not cut at the figure's edges
+    assert noted._suptitle.get_text().count("\n") == 1
 
 
 def test_full_budget_trains_to_the_end_and_keeps_first_target_epoch(tmp_path) -> None:

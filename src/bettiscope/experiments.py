@@ -31,6 +31,7 @@ import math
 import os
 import re
 import shutil
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -1118,9 +1119,17 @@ def plot_fraction_converged(
 
 
 def plot_betti_by_layer(
-    betti_by_layer: dict[str, Any], path: str | Path, *, title: str = ""
+    betti_by_layer: dict[str, Any],
+    path: str | Path,
+    *,
+    title: str = "",
+    label_notes: dict[str, str] | None = None,
 ) -> Path | None:
-    """Mean Betti numbers per layer at the final trace, one line per activation (+-1/2 std)."""
+    """Mean Betti numbers per layer at the final trace, one line per activation (+-1/2 std).
+
+    ``label_notes`` adds a note to an activation's legend entry (e.g. which runs it averages).
+    The title is wrapped to the figure's width.
+    """
     available = {a: v for a, v in betti_by_layer.items() if v}
     if not available:
         return None
@@ -1143,7 +1152,9 @@ def plot_betti_by_layer(
                 # leaves the other unmeasured), so n differs between the rows
                 count = max(data["n"][c])
                 style = styles[activation]
-                ax.plot(x, mean, marker="o", ms=3, label=f"{activation} (n={count})", **style)
+                note = (label_notes or {}).get(activation)
+                label = f"{activation} (n={count}{'; ' + note if note else ''})"
+                ax.plot(x, mean, marker="o", ms=3, label=label, **style)
                 ax.fill_between(x, mean - std / 2, mean + std / 2, alpha=0.15, color=style["color"])
     for row, c in enumerate(classes):
         for dim in range(dims):
@@ -1156,7 +1167,8 @@ def plot_betti_by_layer(
             fontsize=7, title="n = runs with this class predicted", title_fontsize=6
         )
     if title:
-        fig.suptitle(title, fontsize=10)
+        # ~11 characters per inch at 10 pt: a long title on a one-column figure would be cut
+        fig.suptitle(textwrap.fill(title, width=int(11 * 4.2 * dims)), fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -1586,8 +1598,8 @@ def run_compare(
     plot_betti_by_layer(
         {a: converged[a] or summary["betti_by_layer"][a] for a in converged},
         out / "betti_by_layer.png",
-        title=f"{title}; networks at {format_percent(config.target_train_acc)} training accuracy "
-        "(all runs where none)",
+        title=f"{title}; networks at {format_percent(config.target_train_acc)} training accuracy",
+        label_notes={a: "all runs: none at the target" for a in converged if not converged[a]},
     )
     atomic_write_text(out / "summary.md", render_summary_md(to_jsonable(results)))
     from bettiscope.report import comparison_report, render_html

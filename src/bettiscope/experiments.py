@@ -1311,8 +1311,8 @@ def render_summary_md(results: dict[str, Any]) -> str:
         lines += [
             "## Learning-rate tuning",
             "",
-            "Median epochs on the tuning seeds (inf = missed), (runs that reached the target / "
-            "runs) and, where the median missed, the mean final loss (the tie-breaker).",
+            "Each cell: median epochs on the tuning seeds (inf = missed), (runs that reached "
+            "the target / runs), and where the median missed the mean final loss (tie-breaker).",
             "",
         ]
         grid = config["lr_grid"]

@@ -181,6 +181,9 @@ def test_run_trace_writes_and_resumes(tmp_path) -> None:
     assert second["history"]["resumed_from"] == 4
     assert [e["epoch"] for e in second["trace"]] == [0, 2, 4, 6]
     assert second["trace"][1] == first["trace"][1]
+    # the resumed trace's probe time includes the first part's
+    assert second["probe_seconds"] > first["probe_seconds"] > 0
+    assert second["probe_cpu_seconds"] >= first["probe_cpu_seconds"]
     with pytest.raises(ValueError, match="different run"):
         run_trace(
             build_mlp(2, 2, width=6, depth=3),

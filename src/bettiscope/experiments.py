@@ -662,10 +662,8 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
             on_record=save_partial,
         )
         if partial_trace is not None and partial_trace.exists():
-            earlier = read_json(partial_trace)
-            recorder.load(earlier)
             # a resumed or continued run reports the probe time of its whole trace
-            recorder.seconds += sum(float(entry.get("seconds", 0.0)) for entry in earlier)
+            recorder.load(read_json(partial_trace))
         if 0 not in recorder.entries:
             recorder.record(0, model)
     history = train(model, task.train, cfg, val=task.val, on_epoch_end=recorder)

@@ -991,10 +991,25 @@ class TraceRecorder:
             self.record(epoch, model, record)
         self.wait()
 
-    def load(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Restore entries from an earlier (interrupted) run's ``trace.json``."""
+    def load(
+        self,
+        entries: Sequence[dict[str, Any]],
+        *,
+        seconds: float | None = None,
+        cpu_seconds: float = 0.0,
+    ) -> None:
+        """Restore entries from an earlier (interrupted) run's ``trace.json``.
+
+        ``seconds`` and ``cpu_seconds`` are the probe time already spent on them, added to
+        :attr:`seconds` and :attr:`cpu_seconds` so that a resumed run reports the whole trace's
+        cost. ``seconds`` defaults to the entries' own measuring time (wall-clock seconds).
+        """
         for entry in entries:
             self.entries[int(entry["epoch"])] = dict(entry)
+        if seconds is None:
+            seconds = sum(float(entry.get("seconds", 0.0)) for entry in entries)
+        self.seconds += seconds
+        self.cpu_seconds += cpu_seconds
 
     def to_list(self) -> list[dict[str, Any]]:
         """Entries in epoch order (collected ones only)."""
@@ -1194,8 +1209,6 @@ def run_trace(
         **({"at": chosen} if chosen is not None else {}),
     }
     report = progress or (lambda stage, done, total: None)
-    previous_probe_seconds = 0.0
-    previous_cpu_seconds = 0.0
     payload_base = {
         "config": full_config,
         "environment": environment_info(),
@@ -1207,8 +1220,8 @@ def run_trace(
             **payload_base,
             "status": status,
             "trace": recorder.to_list(),
-            "probe_seconds": previous_probe_seconds + recorder.seconds,
-            "probe_cpu_seconds": previous_cpu_seconds + recorder.cpu_seconds,
+            "probe_seconds": recorder.seconds,
+            "probe_cpu_seconds": recorder.cpu_seconds,
             "history": None if history is None else history.to_dict(),
         }
         atomic_write_json(trace_path, payload)
@@ -1233,9 +1246,11 @@ def run_trace(
                 "activation, training or measurement settings differ); use another --out "
                 "folder or delete it."
             )
-        recorder.load(old.get("trace", []))
-        previous_probe_seconds = float(old.get("probe_seconds", 0.0))
-        previous_cpu_seconds = float(old.get("probe_cpu_seconds", 0.0))
+        recorder.load(
+            old.get("trace", []),
+            seconds=float(old.get("probe_seconds", 0.0)),
+            cpu_seconds=float(old.get("probe_cpu_seconds", 0.0)),
+        )
     try:
         if 0 not in recorder.entries:
             recorder.record(0, model)

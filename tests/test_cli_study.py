@@ -80,8 +80,8 @@ def test_trace_background_gives_the_synchronous_trace(blobs, tmp_path) -> None:
     assert background.exit_code == 0, background.output
     assert "CPU s in all" in background.stdout
     traces = [json.loads((tmp_path / d / "trace.json").read_text()) for d in ("sync", "bg")]
-    assert traces[0]["probe"] == {"workers": 1, "background": False}
-    assert traces[1]["probe"] == {"workers": 2, "background": True}
+    assert traces[0]["probe"]["workers"] == 1 and not traces[0]["probe"]["background"]
+    assert traces[1]["probe"]["workers"] == 2 and traces[1]["probe"]["background"]
 
     def numbers(trace: dict) -> list:
         return [{k: v for k, v in e.items() if k != "seconds"} for e in trace["trace"]]
@@ -108,6 +108,19 @@ def test_trace_at_chosen_epochs(blobs, tmp_path) -> None:
     assert trace["config"]["at"] == [1, 4]
     bad = _invoke([*common, "--at", "3,x", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "--at expects" in bad.stderr
+
+
+def test_trace_max_overhead_skips_and_says_so(blobs, tmp_path) -> None:
+    common = ["trace", "--dataset", str(blobs), "--width", "6", "--depth", "3", "--lr", "1e-3"]
+    common += ["--keep-training", "--epochs", "6", "--every", "2"]
+    result = _invoke([*common, "--max-overhead", "1e-9", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    trace = json.loads((tmp_path / "t" / "trace.json").read_text())
+    assert [e["epoch"] for e in trace["trace"]] == [0, 6]
+    assert trace["probe"]["skipped_epochs"] == [2, 4]
+    assert "2 scheduled epochs skipped" in " ".join(result.stderr.split())
+    bad = _invoke([*common, "--max-overhead", "0", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "max-overhead" in bad.stderr
 
 
 def test_trace_errors(blobs, tmp_path) -> None:

@@ -411,8 +411,66 @@ def test_run_trace_background_interrupted_resumes_without_gaps_or_duplicates(tmp
         # a re-measured entry starts with an empty cell cache: only the reuse count may differ
         same = {**_without_times(entry), "cells_reused": expected[entry["epoch"]]["cells_reused"]}
         assert same == expected[entry["epoch"]]
-    assert resumed["probe"] == {"workers": 1, "background": True}
+    assert resumed["probe"] == {
+        "workers": 1,
+        "background": True,
+        "max_overhead": None,
+        "skipped_epochs": [],
+    }
     assert resumed["probe_cpu_seconds"] > 0
+
+
+def test_max_overhead_skips_scheduled_epochs_while_the_probe_is_over_budget() -> None:
+    from types import SimpleNamespace
+
+    X, y = _two_circles()
+    model = build_mlp(2, 2, width=6, depth=3, seed=0)
+    recorder = TraceRecorder(X, measure=EUCLID, every=2, labels=y, max_overhead=1.0)
+    recorder.record(0, model)
+    recorder.cpu_seconds = 5.0  # pretend the first checkpoint cost 5 CPU seconds
+
+    def epoch(number: int, seconds: float) -> None:
+        record = SimpleNamespace(seconds=seconds, loss=0.5, train_acc=0.9, val_acc=None)
+        recorder(number, model, record)
+
+    for number in range(1, 7):  # 6 s of training by epoch 6: budget 6 s > 5 s only then
+        epoch(number, 1.0)
+    assert recorder.train_seconds == 6.0
+    assert recorder.skipped == [2, 4] and sorted(recorder.entries) == [0, 6]
+    recorder.cpu_seconds = 100.0
+    epoch(7, 1.0)
+    epoch(8, 1.0)  # over budget again: skipped; the last epoch is measured regardless
+    recorder.finish(8, model, SimpleNamespace(seconds=0.0, loss=0.5, train_acc=0.9, val_acc=None))
+    assert recorder.skipped == [2, 4] and sorted(recorder.entries) == [0, 6, 8]
+    unlimited = TraceRecorder(X, measure=EUCLID, every=2, labels=y)
+    assert not unlimited.over_budget()
+    with pytest.raises(ValueError, match=r"'max_overhead' parameter of TraceRecorder"):
+        TraceRecorder(X, measure=EUCLID, max_overhead=0.0)
+
+
+def test_run_trace_with_a_budget_lists_skipped_epochs_and_keeps_them_on_resume(tmp_path) -> None:
+    X, y = _two_circles()
+
+    def go(epochs: int) -> dict:
+        return run_trace(
+            build_mlp(2, 2, width=6, depth=3, seed=0),
+            (X, y),
+            TrainConfig(epochs=epochs, lr=1e-3, target_train_acc=None),
+            tmp_path,
+            measure=EUCLID,
+            every=2,
+            max_overhead=1e-9,  # any probing is over this budget
+        )
+
+    first = go(6)
+    assert [e["epoch"] for e in first["trace"]] == [0, 6]
+    assert first["probe"]["skipped_epochs"] == [2, 4] and first["probe"]["max_overhead"] == 1e-9
+    longer = go(10)  # resumes from epoch 6's checkpoint
+    assert longer["history"]["resumed_from"] == 6
+    assert [e["epoch"] for e in longer["trace"]] == [0, 6, 10]
+    assert longer["probe"]["skipped_epochs"] == [2, 4, 8]
+    saved = json.loads((tmp_path / "trace.json").read_text())
+    assert saved["probe"]["skipped_epochs"] == [2, 4, 8]
 
 
 def test_probe_cost_hint_names_the_spacing_that_costs_less_than_training() -> None:
@@ -428,12 +486,12 @@ def test_probe_cost_hint_names_the_spacing_that_costs_less_than_training() -> No
     hint = probe_cost_hint(result)
     assert hint is not None
     assert "22.0x" in hint and "--every 200 or more (now 10)" in hint
-    assert "--max-dim 0" in hint and "--background" in hint
+    assert "--max-dim 0" in hint and "--background" in hint and "--max-overhead 1" in hint
     beta_0 = {**result, "config": {"at": [0, 50], "measure": {"max_dim": 0}}}
-    beta_0["probe"] = {"background": True}
+    beta_0["probe"] = {"background": True, "max_overhead": 1.0}
     hint = probe_cost_hint(beta_0)
     assert "fewer epochs in --at" in hint
-    assert "--max-dim" not in hint and "--background" not in hint
+    assert "--max-dim" not in hint and "--background" not in hint and "--max-overhead" not in hint
     cheap = {**result, "probe_cpu_seconds": 4.0}  # less than the 5 s of training
     assert probe_cost_hint(cheap) is None
     assert probe_cost_hint({"trace": []}) is None

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from bettiscope._validation import check_params
+from bettiscope._validation import Interval, check_param, check_params
 from bettiscope.storage import (
     atomic_write_json,
     environment_info,
@@ -788,6 +788,13 @@ class TraceRecorder:
         clouds in memory until measured (about ``n_probe x sum(layer widths) x 4`` bytes: ~25 MB
         for D-II's 45 000 points through a 15 x 9 MLP); recording one more first blocks training
         until the oldest is done, so memory stays bounded when the probe is slower than training.
+    max_overhead : float, optional
+        Probe budget as a multiple of the training time. A scheduled epoch is skipped (and
+        listed in :attr:`skipped`) while the probe's CPU seconds so far exceed ``max_overhead``
+        times the training's seconds so far (:attr:`train_seconds`). Epoch 0 and the last epoch
+        are always measured, so a whole trace costs at most ``max_overhead`` times the training
+        plus about one checkpoint (in background mode the checkpoints in flight count once they
+        arrive, so up to ``max_pending`` more). None (default) measures every scheduled epoch.
 
     Attributes
     ----------
@@ -805,6 +812,11 @@ class TraceRecorder:
         cells (also counted when synchronous with ``workers > 1``).
     cells, cells_reused : int
         Cells measured in all (in collected entries), and how many were reused from the cache.
+    train_seconds : float
+        Training seconds seen so far: the ``seconds`` of every epoch record passed to
+        ``__call__`` (training and evaluation, probe excluded), plus what :meth:`load` restores.
+    skipped : list of int
+        Scheduled epochs not measured because of ``max_overhead``.
 
     Notes
     -----
@@ -829,6 +841,7 @@ class TraceRecorder:
         cache: bool = True,
         background: bool = False,
         max_pending: int = 2,
+        max_overhead: float | None = None,
     ) -> None:
         if epochs is None and (every is None or int(every) < 1):
             raise ValueError(f"TraceRecorder: every must be an int >= 1; got {every!r}.")
@@ -839,6 +852,16 @@ class TraceRecorder:
         self.workers = _check_count(workers, "TraceRecorder")
         self.background = background
         self.max_pending = _check_count(max_pending, "TraceRecorder", "max_pending")
+        if max_overhead is not None:
+            check_param(
+                "max_overhead",
+                max_overhead,
+                Interval(float, 0.0, None, closed="neither"),
+                caller="TraceRecorder",
+            )
+        self.max_overhead = max_overhead
+        self.train_seconds = 0.0
+        self.skipped: list[int] = []
         self._cache: CellCache | None = {} if cache else None
         self._pending: list[_Pending] = []
         self.cells = 0
@@ -867,10 +890,23 @@ class TraceRecorder:
             return epoch in self.epochs
         return epoch % self.every == 0
 
+    def over_budget(self) -> bool:
+        """Whether the probe has cost more than ``max_overhead`` times the training so far."""
+        if self.max_overhead is None:
+            return False
+        return self.cpu_seconds > self.max_overhead * self.train_seconds
+
     def __call__(self, epoch: int, model: nn.Module, record: Any = None) -> None:
+        if record is not None:
+            self.train_seconds += float(getattr(record, "seconds", 0.0))
         if self._pending:
             self.collect()
-        if self.wants(epoch):
+        if not self.wants(epoch):
+            return
+        if self.over_budget():
+            if int(epoch) not in self.skipped:  # a resumed run may pass an epoch again
+                self.skipped.append(int(epoch))
+        else:
             self.record(epoch, model, record)
 
     @staticmethod
@@ -893,6 +929,8 @@ class TraceRecorder:
 
         Returns the entry; in background mode None (the entry arrives later, see ``background``).
         """
+        if int(epoch) in self.skipped:  # e.g. the last epoch, which finish() always measures
+            self.skipped.remove(int(epoch))
         started = time.perf_counter()
         if not self.background:
             result, cpu = _layer_betti_timed(
@@ -997,12 +1035,16 @@ class TraceRecorder:
         *,
         seconds: float | None = None,
         cpu_seconds: float = 0.0,
+        train_seconds: float = 0.0,
+        skipped: Sequence[int] = (),
     ) -> None:
         """Restore entries from an earlier (interrupted) run's ``trace.json``.
 
         ``seconds`` and ``cpu_seconds`` are the probe time already spent on them, added to
         :attr:`seconds` and :attr:`cpu_seconds` so that a resumed run reports the whole trace's
         cost. ``seconds`` defaults to the entries' own measuring time (wall-clock seconds).
+        ``train_seconds`` (the training already done) and ``skipped`` (epochs the budget left
+        out) let ``max_overhead`` go on from where the earlier run stopped.
         """
         for entry in entries:
             self.entries[int(entry["epoch"])] = dict(entry)
@@ -1010,6 +1052,8 @@ class TraceRecorder:
             seconds = sum(float(entry.get("seconds", 0.0)) for entry in entries)
         self.seconds += seconds
         self.cpu_seconds += cpu_seconds
+        self.train_seconds += train_seconds
+        self.skipped = sorted(set(self.skipped) | {int(e) for e in skipped})
 
     def to_list(self) -> list[dict[str, Any]]:
         """Entries in epoch order (collected ones only)."""
@@ -1106,8 +1150,9 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def _resumed_checkpoint(path: Path) -> tuple[int, dict[str, Any], Any] | None:
-    """(epoch, model weights, last epoch's record) of a training checkpoint, or None if unreadable.
+def _resumed_checkpoint(path: Path) -> tuple[int, dict[str, Any], Any, float] | None:
+    """(epoch, model weights, last epoch's record, training seconds so far) of a training
+    checkpoint, or None if unreadable.
 
     Reads the file :func:`bettiscope.training.train` writes; any problem is left to ``train``,
     which reports it clearly when it loads the same file.
@@ -1118,7 +1163,8 @@ def _resumed_checkpoint(path: Path) -> tuple[int, dict[str, Any], Any] | None:
         state = torch.load(path, map_location="cpu", weights_only=False)
         history = TrainHistory.from_dict(state["history"])
         last = history.records[-1] if history.records else None
-        return int(state["epoch"]), state["model"], last
+        seconds = float(sum(record.seconds for record in history.records))
+        return int(state["epoch"]), state["model"], last, seconds
     except Exception:  # torch raises many types for a damaged file
         return None
 
@@ -1139,6 +1185,7 @@ def run_trace(
     workers: int = 1,
     background: bool = False,
     at: Sequence[int] | None = None,
+    max_overhead: float | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` while tracing per-layer Betti numbers; write ``out_dir/trace.json``.
 
@@ -1177,13 +1224,18 @@ def run_trace(
     at : sequence of int, optional
         Explicit epochs to measure instead of every ``every``-th (epoch 0 and the last epoch are
         always measured); ``every`` then only sets the checkpoint spacing.
+    max_overhead : float, optional
+        Probe budget as a multiple of the training time: scheduled epochs are skipped while the
+        probe has cost more (see :class:`TraceRecorder`); the skipped epochs are listed in
+        ``probe.skipped_epochs``. Not part of the run's identity either. None measures all.
 
     Returns
     -------
     dict
         The content of ``trace.json``: ``config``, ``environment``, ``history``, ``trace``
         (entries in epoch order), ``probe_seconds`` (time the training loop spent in the probe),
-        ``probe_cpu_seconds``, ``probe`` (workers, background), ``train_seconds``, ``status``.
+        ``probe_cpu_seconds``, ``probe`` (workers, background, max_overhead, skipped_epochs),
+        ``train_seconds``, ``status``.
     """
     from dataclasses import replace
 
@@ -1212,13 +1264,18 @@ def run_trace(
     payload_base = {
         "config": full_config,
         "environment": environment_info(),
-        "probe": {"workers": int(workers), "background": bool(background)},
+        "probe": {
+            "workers": int(workers),
+            "background": bool(background),
+            "max_overhead": max_overhead,
+        },
     }
 
     def write(recorder: TraceRecorder, status: str, history: Any = None) -> dict[str, Any]:
         payload = {
             **payload_base,
             "status": status,
+            "probe": {**payload_base["probe"], "skipped_epochs": list(recorder.skipped)},
             "trace": recorder.to_list(),
             "probe_seconds": recorder.seconds,
             "probe_cpu_seconds": recorder.cpu_seconds,
@@ -1236,6 +1293,7 @@ def run_trace(
         progress=lambda stage, done, total: report(stage, done, total),
         workers=workers,
         background=background,
+        max_overhead=max_overhead,
     )
     recorder.on_record = lambda rec: write(rec, "running")
     if trace_path.exists():
@@ -1250,15 +1308,18 @@ def run_trace(
             old.get("trace", []),
             seconds=float(old.get("probe_seconds", 0.0)),
             cpu_seconds=float(old.get("probe_cpu_seconds", 0.0)),
+            skipped=(old.get("probe") or {}).get("skipped_epochs", []),
         )
     try:
         if 0 not in recorder.entries:
             recorder.record(0, model)
         checkpoint = Path(cfg.checkpoint_path)
         resumed = _resumed_checkpoint(checkpoint) if checkpoint.exists() else None
+        if resumed is not None:
+            recorder.train_seconds += resumed[3]  # the budget counts the earlier training too
         if resumed is not None and resumed[0] > 0 and resumed[0] not in recorder.entries:
             # a background entry lost to an interruption: the checkpoint has its weights
-            epoch, weights, last = resumed
+            epoch, weights, last, _ = resumed
             if recorder.wants(epoch):  # a lost final entry is re-measured by finish()
                 model.load_state_dict(weights)  # train() loads the same weights again
                 recorder.record(epoch, model, last)
@@ -1325,6 +1386,8 @@ def probe_cost_hint(result: dict[str, Any]) -> str | None:
         cheaper.append("--max-dim 0 (beta_0 only, several times cheaper)")
     if not (result.get("probe") or {}).get("background"):
         cheaper.append("--background when cores are idle (it moves the work, not reduces it)")
+    if (result.get("probe") or {}).get("max_overhead") is None:
+        cheaper.append("--max-overhead 1 (skips checkpoints while probing is over budget)")
     return (
         f"Probing cost {ratio:.1f}x the training ({probe:.1f} CPU s against "
         f"{per_epoch * epochs:.1f} s): one checkpoint costs {per_checkpoint:.2f} s, as much as "

@@ -119,6 +119,13 @@ def trace(
             "(same numbers; an interruption loses the checkpoints still being measured).",
         ),
     ] = False,
+    max_overhead: Annotated[
+        float | None,
+        typer.Option(
+            help="Probe budget, a multiple of the training time (e.g. 1.0): skip scheduled "
+            "epochs while probing has cost more (epoch 0 and the last are always measured).",
+        ),
+    ] = None,
 ) -> None:
     """Train an MLP and record per-layer, per-class Betti numbers every N epochs."""
     from bettiscope.activations import get_activation
@@ -126,6 +133,8 @@ def trace(
     from bettiscope.probe import plot_trace_heatmap, run_trace
     from bettiscope.training import TrainConfig
 
+    if max_overhead is not None and not max_overhead > 0:
+        fail(f"--max-overhead must be a multiple of the training time > 0; got {max_overhead:g}.")
     with user_errors():
         get_activation(activation)  # unknown names fail before any work
         task = mlp_task(
@@ -172,6 +181,7 @@ def trace(
                 workers=probe_workers,
                 background=background,
                 at=parse_epochs(at),
+                max_overhead=max_overhead,
             )
         heatmap = plot_trace_heatmap(
             result["trace"],
@@ -208,6 +218,16 @@ def _render(result: dict[str, Any], heatmap: Path) -> None:
         table.add_row(layer, *cells)
     out_console.print(table)
     out_console.print(f"Trace: {heatmap.parent / 'trace.json'}; heat map: {heatmap}")
+    skipped = result.get("probe", {}).get("skipped_epochs") or []
+    if skipped:
+        budget = result["probe"]["max_overhead"]
+        err_console.print(
+            f"[yellow]note[/]: {len(skipped)} scheduled epochs skipped to keep probing under "
+            f"{budget:g}x the training (first: {', '.join(map(str, skipped[:5]))}"
+            f"{', ...' if len(skipped) > 5 else ''}); all are listed in trace.json "
+            "(probe.skipped_epochs).",
+            highlight=False,
+        )
     from bettiscope.probe import probe_cost_hint
 
     hint = probe_cost_hint(result)

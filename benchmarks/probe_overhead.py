@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/probe_overhead.py --quick    # D-I only, fewer epochs
     .venv/bin/python benchmarks/probe_overhead.py --only D-II:64 --no-legacy   # one setting
     .venv/bin/python benchmarks/probe_overhead.py --only D-II:64 --no-legacy --epochs 60
+    .venv/bin/python benchmarks/probe_overhead.py --only D-II:64 --no-legacy --max-overhead 1
 
 Target (issue 4): a trace every 10 epochs costs less than the training itself (ratio < 1).
 For each setting the same network (same seed) is trained twice for the same epochs: once plain
@@ -31,6 +32,11 @@ Two ratios per variant, because "costs less than the training itself" has two re
 * probe CPU / training: the probe's CPU seconds (this process's capture and measuring plus the
   workers') over the plain training's CPU seconds. This is the reading "the probe's work is less
   than the training's work"; background mode cannot change it, only move it to other cores.
+
+With ``--max-overhead R`` a fourth variant, "budget", runs the synchronous probe with
+``TraceRecorder(max_overhead=R)``: it skips scheduled checkpoints while the probe has cost more
+than R x the training so far, and the table says how many of the scheduled checkpoints it kept
+and what the trace then cost.
 
 On a machine whose cores are busy (the machine load is recorded beside the timings), background
 workers compete with training, so the wall-clock gain is bounded by the idle cores.
@@ -69,6 +75,7 @@ def measure_setting(
     bg_workers: int = 1,
     legacy: bool = True,
     max_dim: int = 1,
+    max_overhead: float | None = None,
 ) -> dict:
     task = mlp_task(dataset, val_fraction=0.0, batch_size=batch_size)
     measure = {**task.measure, "max_dim": max_dim}
@@ -90,6 +97,8 @@ def measure_setting(
 
     traces: dict[str, Any] = {}
     variants = ("legacy", "new", "background") if legacy else ("new", "background")
+    if max_overhead is not None:
+        variants += ("budget",)
     for variant in variants:
         new = variant != "legacy"
         background = variant == "background"
@@ -98,8 +107,9 @@ def measure_setting(
             measure=measure,
             every=every,
             cache=new,
-            workers={"legacy": 1, "new": workers, "background": bg_workers}[variant],
+            workers={"legacy": 1, "background": bg_workers}.get(variant, workers),
             background=background,
+            max_overhead=max_overhead if variant == "budget" else None,
         )
         context = contextlib.nullcontext() if new else legacy_engine()
         started = time.perf_counter()
@@ -119,6 +129,8 @@ def measure_setting(
             "blocked_seconds": recorder.seconds,
             "wait_seconds": recorder.wait_seconds,
             "same_losses": plain.column("loss") == traced.column("loss"),
+            "checkpoints": len(recorder.entries),
+            "skipped_epochs": list(recorder.skipped),
         }
     new, background = traces["new"]["recorder"], traces["background"]["recorder"]
     old = traces["legacy"]["recorder"] if legacy else None
@@ -187,6 +199,12 @@ def main() -> None:
         help="measure only this setting, e.g. D-II:64 or D-I:full (repeatable)",
     )
     parser.add_argument(
+        "--max-overhead",
+        type=float,
+        metavar="R",
+        help="also trace with a probe budget of R x the training (TraceRecorder max_overhead)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         help="default: benchmarks/results/probe_overhead.json (probe_overhead-only.json if --only)",
@@ -228,6 +246,7 @@ def main() -> None:
             args.bg_workers,
             legacy=not args.no_legacy,
             max_dim=args.max_dim,
+            max_overhead=args.max_overhead,
         )
         rows.append(row)
         runs = ", ".join(f"{v} {t:.1f} s" for v, t in row["traced_run_seconds"].items())
@@ -312,6 +331,16 @@ def main() -> None:
             str(row["background_same_entries"]),
         )
     console.print(ratios)
+    if args.max_overhead is not None:
+        for row in rows:
+            budget, sync = row["variants"]["budget"], row["variants"]["new"]
+            console.print(
+                f"budget {args.max_overhead:g}x, {row['dataset']} batch "
+                f"{row['batch_size'] or 'full'}: kept {budget['checkpoints']} of "
+                f"{sync['checkpoints']} checkpoints (skipped {budget['skipped_epochs']}); probe "
+                f"CPU / train CPU {budget['probe_cpu_ratio']:.2f} (all checkpoints: "
+                f"{sync['probe_cpu_ratio']:.2f}), wall added {budget['wall_added_ratio']:.2f}"
+            )
     console.print(
         f"Shared {load_after['cpu_count']}-core machine: load average "
         f"{load_before['loadavg_1_5_15'][0]:.1f} before, {load_after['loadavg_1_5_15'][0]:.1f} "
@@ -323,6 +352,7 @@ def main() -> None:
             "benchmark": "probe_overhead",
             "workers": args.workers,
             "bg_workers": args.bg_workers,
+            "max_overhead": args.max_overhead,
             "rows": rows,
             "machine_load": {"before": load_before, "after": load_after},
             "environment": environment_info(),

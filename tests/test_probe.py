@@ -427,21 +427,23 @@ def test_max_overhead_skips_scheduled_epochs_while_the_probe_is_over_budget() ->
     model = build_mlp(2, 2, width=6, depth=3, seed=0)
     recorder = TraceRecorder(X, measure=EUCLID, every=2, labels=y, max_overhead=1.0)
     recorder.record(0, model)
-    recorder.cpu_seconds = 5.0  # pretend the first checkpoint cost 5 CPU seconds
+    recorder.cpu_seconds = 4.5  # pretend the first checkpoint cost 4.5 CPU seconds
 
     def epoch(number: int, seconds: float) -> None:
         record = SimpleNamespace(seconds=seconds, loss=0.5, train_acc=0.9, val_acc=None)
         recorder(number, model, record)
 
-    for number in range(1, 7):  # 6 s of training by epoch 6: budget 6 s > 5 s only then
+    # one more checkpoint (4.5 s, the mean so far) fits once 9 s of training have passed
+    for number in range(1, 11):
         epoch(number, 1.0)
-    assert recorder.train_seconds == 6.0
-    assert recorder.skipped == [2, 4] and sorted(recorder.entries) == [0, 6]
+    assert recorder.train_seconds == 10.0
+    assert recorder.skipped == [2, 4, 6, 8] and sorted(recorder.entries) == [0, 10]
     recorder.cpu_seconds = 100.0
-    epoch(7, 1.0)
-    epoch(8, 1.0)  # over budget again: skipped; the last epoch is measured regardless
-    recorder.finish(8, model, SimpleNamespace(seconds=0.0, loss=0.5, train_acc=0.9, val_acc=None))
-    assert recorder.skipped == [2, 4] and sorted(recorder.entries) == [0, 6, 8]
+    epoch(11, 1.0)
+    epoch(12, 1.0)  # over budget again: skipped; the last epoch is measured regardless
+    assert recorder.skipped == [2, 4, 6, 8, 12]
+    recorder.finish(12, model, SimpleNamespace(seconds=0.0, loss=0.5, train_acc=0.9, val_acc=None))
+    assert recorder.skipped == [2, 4, 6, 8] and sorted(recorder.entries) == [0, 10, 12]
     unlimited = TraceRecorder(X, measure=EUCLID, every=2, labels=y)
     assert not unlimited.over_budget()
     with pytest.raises(ValueError, match=r"'max_overhead' parameter of TraceRecorder"):

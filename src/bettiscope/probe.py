@@ -790,11 +790,12 @@ class TraceRecorder:
         until the oldest is done, so memory stays bounded when the probe is slower than training.
     max_overhead : float, optional
         Probe budget as a multiple of the training time. A scheduled epoch is skipped (and
-        listed in :attr:`skipped`) while the probe's CPU seconds so far exceed ``max_overhead``
-        times the training's seconds so far (:attr:`train_seconds`). Epoch 0 and the last epoch
-        are always measured, so a whole trace costs at most ``max_overhead`` times the training
-        plus about one checkpoint (in background mode the checkpoints in flight count once they
-        arrive, so up to ``max_pending`` more). None (default) measures every scheduled epoch.
+        listed in :attr:`skipped`) when measuring it would take the probe's CPU seconds over
+        ``max_overhead`` times the training's seconds so far (:attr:`train_seconds`), counting
+        the checkpoint at the mean cost of those measured so far. Epoch 0 and the last epoch
+        are always measured, so a whole trace costs about ``max_overhead`` times the training
+        plus those two (in background mode the checkpoints in flight count once they arrive).
+        None (default) measures every scheduled epoch.
 
     Attributes
     ----------
@@ -891,10 +892,12 @@ class TraceRecorder:
         return epoch % self.every == 0
 
     def over_budget(self) -> bool:
-        """Whether the probe has cost more than ``max_overhead`` times the training so far."""
+        """Whether one more checkpoint would take the probe over ``max_overhead`` times the
+        training so far (the next checkpoint is counted at the mean cost of the earlier ones)."""
         if self.max_overhead is None:
             return False
-        return self.cpu_seconds > self.max_overhead * self.train_seconds
+        next_checkpoint = self.cpu_seconds / len(self.entries) if self.entries else 0.0
+        return self.cpu_seconds + next_checkpoint > self.max_overhead * self.train_seconds
 
     def __call__(self, epoch: int, model: nn.Module, record: Any = None) -> None:
         if record is not None:

@@ -245,20 +245,22 @@ def test_points_per_component_and_noise():
     assert load_dataset("D-III", points_per_shell=500, points_inner=100).n_points == 9 * 2100
 
 
-@pytest.mark.parametrize(
-    ("name", "params"),
-    [("linked-rings", {"m": 8, "points_per_ring": 40}), ("nested-shells", {"m": 8})],
-)
-def test_shift_translates_the_lattice_off_the_origin(name, params):
-    centred = load_dataset(name, **params)
-    shifted = load_dataset(name, shift=-0.3, **params)
-    # A full 2 x 2 x 2 lattice is symmetric about the origin; the shift moves every point alike.
-    assert np.abs(centred.X.mean(axis=0)).max() < 0.01
+@pytest.mark.parametrize("name", NAMES)
+def test_shift_moves_every_point_and_keeps_the_topology(name):
+    centred = load_dataset(name, **SMALL.get(name, {}))
+    shifted = load_dataset(name, shift=-0.3, **SMALL.get(name, {}))
+    # The built-in sets are centred at the origin; the shift moves every point alike.
+    assert np.abs(centred.X.mean(axis=0)).max() < 0.05
     np.testing.assert_allclose(shifted.X, centred.X - 0.3, atol=1e-12)
+    if centred.X_eval is not None:
+        np.testing.assert_allclose(shifted.X_eval, centred.X_eval - 0.3, atol=1e-12)
+        np.testing.assert_array_equal(shifted.y_eval, centred.y_eval)
     np.testing.assert_array_equal(shifted.y, centred.y)
-    np.testing.assert_array_equal(shifted.components, centred.components)
     assert shifted.true_betti == centred.true_betti
-    assert shifted.params["shift"] == -0.3 and centred.params["shift"] == 0.0
+    assert shifted.params["shift"] == -0.3 and "shift" not in centred.params
+    assert DATASETS[name].defaults["shift"] == 0.0
+    if name in SMALL:
+        assert measured(shifted) == {c: b for c, b in centred.true_betti.items()}
 
 
 def test_registry_names_and_case():
@@ -281,7 +283,7 @@ def test_registry_names_and_case():
         ("nested-shells", {"m": 600}, r"600 units overlap.*Use m <= 512"),
         ("nested-shells", {"inner_radius": 0.2}, "must be smaller than outer_radius"),
         ("nested-shells", {"shift": 11.0}, r"'shift' parameter of nested-shells .*\[-10, 10\]"),
-        ("linked-rings", {"shift": float("nan")}, r"'shift' parameter of linked-rings"),
+        ("D-I", {"shift": float("nan")}, r"'shift' parameter of D-I"),
         ("D-I", {"radius": 0.25}, r"overlap.*smaller radius or margin"),
         ("D-II", {"points_per_torus": 0}, "points_per_torus"),
         ("D-III", {"noise": -1.0}, "'noise' parameter"),

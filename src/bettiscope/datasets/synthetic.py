@@ -52,8 +52,6 @@ MAX_POINTS = 5_000_000
 _POSITIVE_INT = Interval(int, 1, None, closed="left")
 _POSITIVE = Interval(float, 0.0, None, closed="neither")
 _NON_NEGATIVE = Interval(float, 0.0, None, closed="left")
-#: Translation of a lattice data set (data units); bounded so a typo cannot move it far away.
-_SHIFT = Interval(float, -10.0, 10.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,7 +595,6 @@ def linked_rings(
     tube_radius: float = 0.02,
     points_per_ring: int = 100,
     noise: float = 0.0,
-    shift: float = 0.0,
     seed: int = 0,
 ) -> PointCloudDataset:
     """linked-rings: ``m`` pairs of linked solid tori, one torus of each pair per class.
@@ -624,10 +621,6 @@ def linked_rings(
         Radius of the cross-section; below ``ring_radius / 2`` so linked tori do not touch.
     points_per_ring : int, default=100
     noise : float, default=0.0
-    shift : float, default=0.0
-        Added to every coordinate of every point. At 0 the lattice is centred at the origin,
-        where it is symmetric under ``x -> -x``; a shift breaks that symmetry without changing
-        the shapes (an MLP's zero-initialised biases see the difference).
     seed : int, default=0
 
     Raises
@@ -643,7 +636,6 @@ def linked_rings(
         tube_radius=(tube_radius, _POSITIVE),
         points_per_ring=(points_per_ring, Interval(int, 20, None, closed="left")),
         noise=(noise, _NON_NEGATIVE),
-        shift=(shift, _SHIFT),
         seed=(seed, Interval(int, 0, None, closed="left")),
     )
     if 2.0 * tube_radius >= ring_radius:
@@ -663,7 +655,6 @@ def linked_rings(
     _check_size(caller, 2 * m * points_per_ring, "Use fewer pairs or points_per_ring.")
     rng = np.random.default_rng(seed)
     centres, _, shape = _lattice_centres(m)
-    centres = centres + shift
     points, labels, components = _linked_torus_pairs(
         centres,
         points_per_ring,
@@ -687,7 +678,6 @@ def linked_rings(
             "tube_radius": tube_radius,
             "points_per_ring": points_per_ring,
             "noise": noise,
-            "shift": shift,
             "seed": seed,
         },
         components=components,
@@ -707,7 +697,6 @@ def nested_shells(
     outer_radius: float = 0.12,
     points_per_shell: int = 150,
     noise: float = 0.0,
-    shift: float = 0.0,
     seed: int = 0,
 ) -> PointCloudDataset:
     """nested-shells: ``m`` units of a thin sphere (class a) inside a larger sphere (class b).
@@ -729,10 +718,6 @@ def nested_shells(
     outer_radius : float, default=0.12
     points_per_shell : int, default=150
     noise : float, default=0.0
-    shift : float, default=0.0
-        Added to every coordinate of every point. At 0 the lattice is centred at the origin,
-        where it is symmetric under ``x -> -x``; a shift breaks that symmetry without changing
-        the shapes (an MLP's zero-initialised biases see the difference).
     seed : int, default=0
 
     Raises
@@ -749,7 +734,6 @@ def nested_shells(
         outer_radius=(outer_radius, _POSITIVE),
         points_per_shell=(points_per_shell, Interval(int, 20, None, closed="left")),
         noise=(noise, _NON_NEGATIVE),
-        shift=(shift, _SHIFT),
         seed=(seed, Interval(int, 0, None, closed="left")),
     )
     if inner_radius >= outer_radius:
@@ -768,7 +752,6 @@ def nested_shells(
     _check_size(caller, 2 * m * points_per_shell, "Use fewer units or points_per_shell.")
     rng = np.random.default_rng(seed)
     centres, _, shape = _lattice_centres(m)
-    centres = centres + shift
     blocks, labels, components = [], [], []
     for unit, centre in enumerate(centres):
         for label, radius in ((0, inner_radius), (1, outer_radius)):
@@ -788,7 +771,6 @@ def nested_shells(
             "outer_radius": outer_radius,
             "points_per_shell": points_per_shell,
             "noise": noise,
-            "shift": shift,
             "seed": seed,
         },
         components=np.concatenate(components),

@@ -520,3 +520,11 @@ def test_interrupted_continuation_resumes_where_it_stopped(tmp_path) -> None:
     one_go = next(r for r in scratch["runs"] if r["id"] == run_id(spec))
     assert continued["resumed_from"] == 5 and continued["extended_from"]["epochs"] == 3
     assert _comparable_run(continued) == _comparable_run(one_go)
+
+
+def test_summary_numbers_keep_epoch_counts_whole() -> None:
+    from bettiscope.experiments import _fmt
+
+    assert _fmt(3206.0) == "3206" and _fmt(1460.5) == "1460.5" and _fmt(92.0) == "92"
+    assert _fmt(0.1234) == "0.123" and _fmt(2.5e-05) == "2.5e-05" and _fmt(3e12) == "3e+12"
+    assert _fmt(float("inf")) == "inf" and _fmt(None) == "-"

@@ -1179,6 +1179,8 @@ def _fmt(value: Any, digits: int = 3) -> str:
             return "inf"
         if math.isnan(value):
             return "n/a"
+        if 10**digits <= abs(value) < 1e9:  # epochs: 3206, not 3.21e+03
+            return f"{value:.1f}".removesuffix(".0")
         return f"{value:.{digits}g}"
     return str(value)
 

@@ -528,3 +528,19 @@ def test_summary_numbers_keep_epoch_counts_whole() -> None:
     assert _fmt(3206.0) == "3206" and _fmt(1460.5) == "1460.5" and _fmt(92.0) == "92"
     assert _fmt(0.1234) == "0.123" and _fmt(2.5e-05) == "2.5e-05" and _fmt(3e12) == "3e+12"
     assert _fmt(float("inf")) == "inf" and _fmt(None) == "-"
+
+
+def test_figure_title_names_the_data_set_variant() -> None:
+    from bettiscope.experiments import figure_title
+
+    plain = CompareConfig(dataset="D-I", activations=["relu"], seeds=10, max_epochs=500)
+    assert figure_title("D-I", plain) == "D-I: 10 seeds, budget 500 epochs"
+    shifted = CompareConfig(
+        dataset="nested-shells",
+        activations=["relu"],
+        max_epochs=5000,
+        task_options={"dataset_params": {"points_per_shell": 80, "shift": 0.25}},
+    )
+    assert figure_title("nested-shells", shifted).startswith(
+        "nested-shells (points_per_shell=80, shift=0.25): 10 seeds, budget 5000"
+    )

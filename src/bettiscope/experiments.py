@@ -1185,6 +1185,14 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def figure_title(name: str, config: CompareConfig) -> str:
+    """Figure title: the data set with the parameters the user gave (a shifted or smaller
+    variant must not look like the default set), the seeds and the budget."""
+    given = config.task_options.get("dataset_params") or {}
+    variant = f" ({', '.join(f'{k}={v}' for k, v in given.items())})" if given else ""
+    return f"{name}{variant}: {config.seeds} seeds, budget {config.max_epochs} epochs"
+
+
 def run_provenance(runs: Sequence[dict[str, Any]]) -> tuple[int, list[int]]:
     """Runs copied from earlier folders (``--reuse``), and the old budget of each continued one."""
     copied = sum(1 for r in runs if r.get("imported_from"))
@@ -1585,7 +1593,7 @@ def run_compare(
         "environment": environment_info(),
     }
     atomic_write_json(out / "results.json", results)
-    title = f"{task.name}: {config.seeds} seeds, budget {config.max_epochs} epochs"
+    title = figure_title(task.name, config)
     plot_fraction_converged(
         evaluation,
         config.max_epochs,

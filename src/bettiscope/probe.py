@@ -792,9 +792,11 @@ class TraceRecorder:
         Probe budget as a multiple of the training time. A scheduled epoch is skipped (and
         listed in :attr:`skipped`) when measuring it would take the probe's CPU seconds over
         ``max_overhead`` times the training's seconds so far (:attr:`train_seconds`), counting
-        the checkpoint at the mean cost of those measured so far. Epoch 0 and the last epoch
-        are always measured, so a whole trace costs about ``max_overhead`` times the training
-        plus those two (in background mode the checkpoints in flight count once they arrive).
+        the checkpoint at the larger of the mean cost so far and the latest checkpoint's
+        (:meth:`over_budget`); an estimate, so the budget can still be overrun a little. Epoch 0
+        and the last epoch are always measured, so a whole trace costs about ``max_overhead``
+        times the training plus those two (in background mode the checkpoints in flight count
+        once they arrive).
         None (default) measures every scheduled epoch.
 
     Attributes
@@ -893,10 +895,16 @@ class TraceRecorder:
 
     def over_budget(self) -> bool:
         """Whether one more checkpoint would take the probe over ``max_overhead`` times the
-        training so far (the next checkpoint is counted at the mean cost of the earlier ones)."""
+        training so far. The next checkpoint is counted at the mean cost of the earlier ones or
+        the latest one's measuring time, whichever is larger: checkpoints grow dearer as a
+        network trains (its representations get harder to reduce)."""
         if self.max_overhead is None:
             return False
-        next_checkpoint = self.cpu_seconds / len(self.entries) if self.entries else 0.0
+        next_checkpoint = 0.0
+        if self.entries:
+            latest = self.entries[max(self.entries)]
+            mean = self.cpu_seconds / len(self.entries)
+            next_checkpoint = max(mean, float(latest.get("seconds", 0.0)))
         return self.cpu_seconds + next_checkpoint > self.max_overhead * self.train_seconds
 
     def __call__(self, epoch: int, model: nn.Module, record: Any = None) -> None:

@@ -817,7 +817,8 @@ class TraceRecorder:
         Cells measured in all (in collected entries), and how many were reused from the cache.
     train_seconds : float
         Training seconds seen so far: the ``seconds`` of every epoch record passed to
-        ``__call__`` (training and evaluation, probe excluded), plus what :meth:`load` restores.
+        ``__call__`` (training and evaluation, probe excluded); a resumed run adds the earlier
+        training to it.
     skipped : list of int
         Scheduled epochs not measured because of ``max_overhead``.
 
@@ -1046,7 +1047,6 @@ class TraceRecorder:
         *,
         seconds: float | None = None,
         cpu_seconds: float = 0.0,
-        train_seconds: float = 0.0,
         skipped: Sequence[int] = (),
     ) -> None:
         """Restore entries from an earlier (interrupted) run's ``trace.json``.
@@ -1054,8 +1054,9 @@ class TraceRecorder:
         ``seconds`` and ``cpu_seconds`` are the probe time already spent on them, added to
         :attr:`seconds` and :attr:`cpu_seconds` so that a resumed run reports the whole trace's
         cost. ``seconds`` defaults to the entries' own measuring time (wall-clock seconds).
-        ``train_seconds`` (the training already done) and ``skipped`` (epochs the budget left
-        out) let ``max_overhead`` go on from where the earlier run stopped.
+        ``skipped`` restores the epochs a ``max_overhead`` budget left out (add the training
+        already done to :attr:`train_seconds`, as :func:`run_trace` does, so the budget goes on
+        from where the earlier run stopped).
         """
         for entry in entries:
             self.entries[int(entry["epoch"])] = dict(entry)
@@ -1063,7 +1064,6 @@ class TraceRecorder:
             seconds = sum(float(entry.get("seconds", 0.0)) for entry in entries)
         self.seconds += seconds
         self.cpu_seconds += cpu_seconds
-        self.train_seconds += train_seconds
         self.skipped = sorted(set(self.skipped) | {int(e) for e in skipped})
 
     def to_list(self) -> list[dict[str, Any]]:

@@ -34,8 +34,8 @@ Two ratios per variant, because "costs less than the training itself" has two re
   than the training's work"; background mode cannot change it, only move it to other cores.
 
 With ``--max-overhead R`` a fourth variant, "budget", runs the synchronous probe with
-``TraceRecorder(max_overhead=R)``: it skips scheduled checkpoints while the probe has cost more
-than R x the training so far, and the table says how many of the scheduled checkpoints it kept
+``TraceRecorder(max_overhead=R)``: it skips scheduled checkpoints whose measuring would take the
+probe over R x the training so far, and the table says how many of the scheduled checkpoints it kept
 and what the trace then cost.
 
 On a machine whose cores are busy (the machine load is recorded beside the timings), background

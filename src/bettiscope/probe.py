@@ -1174,7 +1174,7 @@ def _resumed_checkpoint(path: Path) -> tuple[int, dict[str, Any], Any, float] | 
         state = torch.load(path, map_location="cpu", weights_only=False)
         history = TrainHistory.from_dict(state["history"])
         last = history.records[-1] if history.records else None
-        seconds = float(sum(record.seconds for record in history.records))
+        seconds = float(sum(history.column("seconds")))
         return int(state["epoch"]), state["model"], last, seconds
     except Exception:  # torch raises many types for a damaged file
         return None
@@ -1236,9 +1236,10 @@ def run_trace(
         Explicit epochs to measure instead of every ``every``-th (epoch 0 and the last epoch are
         always measured); ``every`` then only sets the checkpoint spacing.
     max_overhead : float, optional
-        Probe budget as a multiple of the training time: scheduled epochs are skipped while the
-        probe has cost more (see :class:`TraceRecorder`); the skipped epochs are listed in
-        ``probe.skipped_epochs``. Not part of the run's identity either. None measures all.
+        Probe budget as a multiple of the training time: scheduled epochs are skipped when
+        measuring them would take the probe over it (see :class:`TraceRecorder`); the skipped
+        epochs are listed in ``probe.skipped_epochs``. Not part of the run's identity either.
+        None measures all.
 
     Returns
     -------

@@ -123,7 +123,8 @@ def trace(
         float | None,
         typer.Option(
             help="Probe budget, a multiple of the training time (e.g. 1.0): skip scheduled "
-            "epochs while probing has cost more (epoch 0 and the last are always measured).",
+            "epochs whose measuring would take probing over it (epoch 0 and the last are "
+            "always measured).",
         ),
     ] = None,
 ) -> None:

@@ -297,7 +297,8 @@ class RayExecutor:
     ----------
     address : str, optional
         Where the cluster is: ``None`` starts a private local Ray instance (stopped by
-        :meth:`close`); ``"auto"`` joins the cluster this machine belongs to (``ray start`` was run
+        :meth:`close` and by a map that fails or is interrupted; the next map starts it
+        again); ``"auto"`` joins the cluster this machine belongs to (``ray start`` was run
         here); ``"ray://HEAD:10001"`` connects through Ray Client from outside the cluster. If Ray
         is already initialised in this process, that connection is used as is.
     num_cpus : int, optional
@@ -331,6 +332,8 @@ class RayExecutor:
         self.address = address
         self.cpus_per_job = cpus_per_job
         self._started = False
+        # None when Ray was already initialised by the caller: that connection is theirs.
+        self._init_kwargs: dict[str, Any] | None = None
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {
                 "address": address,
@@ -343,16 +346,21 @@ class RayExecutor:
             if runtime_env is not None:
                 kwargs["runtime_env"] = runtime_env
             kwargs.update(init_kwargs or {})
-            try:
-                ray.init(**kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as error:
-                where = "a local Ray instance" if address is None else f"Ray at {address!r}"
-                raise ValueError(
-                    f"RayExecutor: could not start or reach {where}: {error}. "
-                    "Check the address (e.g. 'auto' on a cluster node, 'ray://HEAD:10001' from "
-                    "outside) and that the cluster runs the same Ray and Python versions."
-                ) from None
-            self._started = True
+            self._init_kwargs = kwargs
+            self._start()
+
+    def _start(self) -> None:
+        assert self._init_kwargs is not None
+        try:
+            _import_ray().init(**self._init_kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            where = "a local Ray instance" if self.address is None else f"Ray at {self.address!r}"
+            raise ValueError(
+                f"RayExecutor: could not start or reach {where}: {error}. "
+                "Check the address (e.g. 'auto' on a cluster node, 'ray://HEAD:10001' from "
+                "outside) and that the cluster runs the same Ray and Python versions."
+            ) from None
+        self._started = True
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r})"
@@ -368,6 +376,8 @@ class RayExecutor:
     ) -> list[R]:
         """See :meth:`Executor.map`."""
         ray = _import_ray()
+        if self._init_kwargs is not None and not self._started:
+            self._start()  # stopped by an interrupted map or by close()
         items = list(items)
         total = len(items)
         _report(progress, stage, 0, total)
@@ -396,13 +406,24 @@ class RayExecutor:
                 done += 1
                 _report(progress, stage, done, total)
         except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            if self._started:
+                # Our own connection: shutting it down stops every job of this map. Cancelling
+                # them one by one raced with jobs finishing at that moment (Ray 2.60 aborted the
+                # process: "Tried to complete task that was not pending") and with the next map
+                # (handed a worker still being killed: WorkerCrashedError, seen in CI). The next
+                # map starts Ray again.
+                self.close()
+            else:
+                for ref in pending:
+                    ray.cancel(ref, force=True)
             raise
         return results
 
     def close(self) -> None:
-        """Shut down the Ray instance if this executor started it."""
+        """Shut down the Ray instance (or the connection) if this executor started it.
+
+        A later :meth:`map` starts it again.
+        """
         if self._started:
             _import_ray().shutdown()
             self._started = False

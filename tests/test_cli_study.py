@@ -195,6 +195,37 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     assert missing.exit_code == 2 and "not a comparison folder" in missing.stderr
 
 
+def test_bias_init_is_part_of_a_runs_identity(blobs, tmp_path) -> None:
+    def args(out: Path, *extra: str) -> list[str]:
+        return [
+            "compare", "--dataset", str(blobs), "--activations", "proposed", "--seeds", "1",
+            "--max-epochs", "3", "--lr-grid", "0.01", "--trace-every", "0", "--width", "4",
+            "--depth", "2", "--bootstrap", "100", "--out", str(out), *extra,
+        ]  # fmt: skip
+
+    assert _invoke(args(tmp_path / "zeros")).exit_code == 0
+    result = _invoke(
+        args(tmp_path / "uniform", "--bias-init", "uniform", "--reuse", str(tmp_path / "zeros"))
+    )
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "uniform" / "results.json").read_text())
+    assert results["config"]["task_options"]["bias_init"] == "uniform"
+    assert results["config"]["task_info"]["model"]["bias_init"] == "uniform"
+    # the zero-bias runs are not this comparison's runs: nothing imported
+    assert all(run.get("imported_from") is None for run in results["runs"])
+    zeros = json.loads((tmp_path / "zeros" / "results.json").read_text())
+    assert "bias_init" not in zeros["config"]["task_options"]  # older folders stay reusable
+    bad = _invoke(args(tmp_path / "bad", "--bias-init", "ones"))
+    assert bad.exit_code == 2 and "bias_init must be one of zeros, uniform" in bad.stderr
+    traced = _invoke(
+        ["trace", "--dataset", str(blobs), "--width", "4", "--depth", "2", "--epochs", "2",
+         "--bias-init", "uniform", "--out", str(tmp_path / "trace")]
+    )  # fmt: skip
+    assert traced.exit_code == 0, traced.output
+    trace = json.loads((tmp_path / "trace" / "trace.json").read_text())
+    assert trace["config"]["task"]["model"]["bias_init"] == "uniform"
+
+
 def test_compare_larger_budget_continues_earlier_runs(blobs, tmp_path) -> None:
     def args(budget: int, out: Path) -> list[str]:
         return [

@@ -1,4 +1,4 @@
-"""MLP builder: the Naitzat default shape, names, Glorot init with zero biases, seeds, errors."""
+"""MLP builder: the Naitzat default shape, names, Glorot init, zero or uniform biases, seeds."""
 
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ def test_custom_activation_module_and_kwargs() -> None:
         ({"depth": 0}, "depth must be an int >= 1"),
         ({"widths": [3, 0]}, "every hidden width must be >= 1"),
         ({"init": "orthogonal"}, "init must be one of"),
+        ({"bias_init": "ones"}, "bias_init must be one of zeros, uniform"),
         ({"activation": "nope"}, "Unknown activation 'nope'"),
     ],
 )
@@ -83,3 +84,29 @@ def test_bad_arguments(kwargs: dict, message: str) -> None:
 def test_bad_in_features() -> None:
     with pytest.raises(ValueError, match="in_features must be a positive int"):
         build_mlp(0, 2)
+
+
+def test_uniform_biases_follow_pytorch_default_bounds_and_seed() -> None:
+    model = build_mlp(3, 2, width=40, depth=3, bias_init="uniform", seed=0)
+    for layer in (model.fc1, model.fc2, model.logits):
+        bound = 1.0 / math.sqrt(layer.in_features)
+        assert 0 < layer.bias.abs().max() <= bound
+    assert model.fc2.bias.abs().max() > 0.8 / math.sqrt(40)  # 40 draws fill the range
+    again = build_mlp(3, 2, width=40, depth=3, bias_init="uniform", seed=0)
+    assert all(
+        torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters(), strict=True)
+    )
+    assert model.config.bias_init == "uniform" and build_mlp(2, 2).config.bias_init == "zeros"
+    # the first layer's weights are drawn before any bias: the same as with zero biases
+    zeros = build_mlp(3, 2, width=40, depth=3, seed=0)
+    assert torch.equal(zeros.fc1.weight, model.fc1.weight)
+
+
+def test_zero_biases_let_an_even_activation_glue_mirror_points_and_uniform_ones_do_not() -> None:
+    points = torch.randn(50, 3)
+    folded = build_mlp(3, 2, depth=3, activation="proposed", seed=1)
+    assert torch.allclose(folded[:2](points), folded[:2](-points))  # |W x| = |W (-x)|
+    unfolded = build_mlp(3, 2, depth=3, activation="proposed", bias_init="uniform", seed=1)
+    assert not torch.allclose(unfolded[:2](points), unfolded[:2](-points))
+    relu = build_mlp(3, 2, depth=3, activation="relu", seed=1)
+    assert not torch.allclose(relu[:2](points), relu[:2](-points))

@@ -172,9 +172,11 @@ def task_kind_for(dataset: str) -> str:
 class _MLPBuilder:
     """Picklable ``build_model(activation, seed)`` for the MLP task."""
 
-    def __init__(self, in_features: int, num_classes: int, width: int, depth: int) -> None:
+    def __init__(
+        self, in_features: int, num_classes: int, width: int, depth: int, bias_init: str = "zeros"
+    ) -> None:
         self.in_features, self.num_classes = in_features, num_classes
-        self.width, self.depth = width, depth
+        self.width, self.depth, self.bias_init = width, depth, bias_init
 
     def __call__(self, activation: Any, seed: int) -> nn.Module:
         from bettiscope.models.mlp import build_mlp
@@ -185,6 +187,7 @@ class _MLPBuilder:
             width=self.width,
             depth=self.depth,
             activation=activation,
+            bias_init=self.bias_init,
             seed=seed,
         )
 
@@ -209,6 +212,7 @@ def mlp_task(
     data_seed: int = 0,
     width: int = 15,
     depth: int = 10,
+    bias_init: str = "zeros",
     val_fraction: float = 0.2,
     probe: str = "auto",
     lr_decay_steps: float | str | None = "auto",
@@ -227,6 +231,10 @@ def mlp_task(
         Seed of the data set generator and of the train/val split (fixed across runs: paired).
     width, depth : int, default=15, 10
         MLP width and layers counting the output layer (Naitzat: 15 and 10).
+    bias_init : {"zeros", "uniform"}, default="zeros"
+        MLP bias initialisation (see :func:`bettiscope.models.mlp.build_mlp`): zero as in the
+        study, or PyTorch's uniform default, which breaks the mirror symmetry an even
+        activation imposes at initialisation on origin-symmetric data.
     val_fraction : float, default=0.2
         Fraction of each class held out for the held-out target (0 = train on everything).
     probe : {"auto", "train", "eval"}, default="auto"
@@ -244,7 +252,12 @@ def mlp_task(
         Overrides of the data set's recommended Betti parameters.
     """
     from bettiscope.datasets import load_dataset
+    from bettiscope.models.mlp import BIAS_INITS
 
+    if bias_init not in BIAS_INITS:
+        raise ValueError(
+            f"mlp_task: bias_init must be one of {', '.join(BIAS_INITS)}; got {bias_init!r}."
+        )
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"mlp_task: val_fraction must be in [0, 1); got {val_fraction!r}.")
     if probe not in ("auto", "train", "eval"):
@@ -287,7 +300,7 @@ def mlp_task(
     )
     return StudyTask(
         name=str(getattr(data, "name", dataset)),
-        build_model=_MLPBuilder(X.shape[1], num_classes, width, depth),
+        build_model=_MLPBuilder(X.shape[1], num_classes, width, depth, bias_init),
         train=train,
         val=val,
         probe_inputs=probe_inputs,
@@ -302,7 +315,13 @@ def mlp_task(
             "n_val": int(val_mask.sum()),
             "n_probe": len(probe_inputs),
             "probe": "eval" if use_eval else "train",
-            "model": {"kind": "mlp", "width": width, "depth": depth},
+            "model": {
+                "kind": "mlp",
+                "width": width,
+                "depth": depth,
+                # only when not the study's zeros, so earlier run folders still resume
+                **({"bias_init": bias_init} if bias_init != "zeros" else {}),
+            },
         },
     )
 

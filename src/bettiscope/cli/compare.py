@@ -87,6 +87,13 @@ def compare(
     ] = True,
     width: Annotated[int, typer.Option(min=1, help="MLP hidden units per layer.")] = 15,
     depth: Annotated[int, typer.Option(min=1, help="MLP dense layers incl. output.")] = 10,
+    bias_init: Annotated[
+        str,
+        typer.Option(
+            help="MLP biases: zeros (the study) or uniform (PyTorch's default; breaks the "
+            "mirror symmetry |x| imposes at initialisation on origin-symmetric data)."
+        ),
+    ] = "zeros",
     val_fraction: Annotated[
         float | None,
         typer.Option(help="Share of each class held out (default 0.2 for MLPs, 0.1 for CNNs)."),
@@ -167,11 +174,15 @@ def compare(
             # recorded only where it matters, so earlier full-batch runs stay reusable
             if batch_size is not None or lr_decay_steps != "auto":
                 options["lr_decay_steps"] = lr_decay_steps
+            if bias_init != "zeros":
+                options["bias_init"] = bias_init
         else:
             if lr_decay_steps != "auto":
                 fail("--lr-decay-steps applies to MLP tasks; CNN runs use no decay.")
             if data_param:
                 fail(f"--data-param applies to point-cloud data sets, not {dataset!r}.")
+            if bias_init != "zeros":
+                fail("--bias-init applies to MLP tasks; CNNs keep PyTorch's initialisation.")
             options = {
                 "model": model,
                 "classes": _classes(classes),

@@ -66,6 +66,9 @@ def trace(
     depth: Annotated[
         int, typer.Option(min=1, help="Dense layers counting the output layer (Naitzat's L).")
     ] = 10,
+    bias_init: Annotated[
+        str, typer.Option(help="Biases: zeros (the study) or uniform (PyTorch's default).")
+    ] = "zeros",
     epochs: Annotated[int, typer.Option(min=1, help="Epoch budget.")] = 1000,
     every: Annotated[int, typer.Option(min=1, help="Measure every N epochs.")] = 10,
     at: Annotated[
@@ -143,6 +146,7 @@ def trace(
             data_seed=data_seed,
             width=width,
             depth=depth,
+            bias_init=bias_init,
             val_fraction=0.0,
             probe=probe,
             lr_decay_steps=lr_decay_steps,

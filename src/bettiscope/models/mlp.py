@@ -7,11 +7,16 @@ can find every representation::
 
     fc1, act1, fc2, act2, ..., fc9, act9, logits
 
-Initialisation follows the study: Glorot (Xavier) uniform weights and zero biases.
+Initialisation follows the study by default: Glorot (Xavier) uniform weights and zero biases.
+``bias_init="uniform"`` draws biases as PyTorch's ``nn.Linear`` does instead. With zero biases an
+even activation (``|x|``) maps ``x`` and ``-x`` to the same point in the first hidden layer, so on
+data symmetric about the origin it merges mirror-image components before any training;
+non-zero biases break that symmetry (docs/study.md, "first-layer fold").
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,10 +27,12 @@ from torch import nn
 
 from bettiscope.activations import activation_name, get_activation
 
-__all__ = ["INITS", "MLP", "MLPConfig", "build_mlp", "mlp_config_dict"]
+__all__ = ["BIAS_INITS", "INITS", "MLP", "MLPConfig", "build_mlp", "mlp_config_dict"]
 
-#: Weight initialisations; biases are always zero.
+#: Weight initialisations.
 INITS = ("glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal")
+#: Bias initialisations: zero (the study) or PyTorch's nn.Linear default, U(+-1/sqrt(fan_in)).
+BIAS_INITS = ("zeros", "uniform")
 
 
 @dataclass
@@ -49,7 +56,9 @@ class MLPConfig:
     activation_kwargs : dict
         Constructor arguments for the activation.
     init : {"glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal"}
-        Weight initialisation; biases are zero.
+        Weight initialisation.
+    bias_init : {"zeros", "uniform"}, default="zeros"
+        Bias initialisation (see :func:`build_mlp`).
     """
 
     in_features: int = 2
@@ -60,6 +69,7 @@ class MLPConfig:
     activation: str = "relu"
     activation_kwargs: dict[str, Any] = field(default_factory=dict)
     init: str = "glorot_uniform"
+    bias_init: str = "zeros"
 
     def hidden_widths(self) -> list[int]:
         """Widths of the hidden layers, in order."""
@@ -88,7 +98,7 @@ class MLP(nn.Sequential):
         return [name for name, _ in self.named_children() if name.startswith("act")] + ["logits"]
 
 
-def _init_linear(layer: nn.Linear, init: str) -> None:
+def _init_linear(layer: nn.Linear, init: str, bias_init: str) -> None:
     if init == "glorot_uniform":
         nn.init.xavier_uniform_(layer.weight)
     elif init == "glorot_normal":
@@ -97,7 +107,11 @@ def _init_linear(layer: nn.Linear, init: str) -> None:
         nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
     else:
         nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-    nn.init.zeros_(layer.bias)
+    if bias_init == "zeros":
+        nn.init.zeros_(layer.bias)
+    else:  # what nn.Linear.reset_parameters does: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        bound = 1.0 / math.sqrt(layer.in_features)
+        nn.init.uniform_(layer.bias, -bound, bound)
 
 
 def _build_layers(
@@ -107,6 +121,7 @@ def _build_layers(
     activation: str | nn.Module | Callable[..., nn.Module],
     kwargs: dict[str, Any],
     init: str,
+    bias_init: str,
 ) -> OrderedDict[str, nn.Module]:
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     fan_in = in_features
@@ -117,7 +132,7 @@ def _build_layers(
     layers["logits"] = nn.Linear(fan_in, num_classes)
     for module in layers.values():
         if isinstance(module, nn.Linear):
-            _init_linear(module, init)
+            _init_linear(module, init, bias_init)
     return layers
 
 
@@ -131,6 +146,7 @@ def build_mlp(
     activation: str | nn.Module | Callable[..., nn.Module] = "relu",
     activation_kwargs: dict[str, Any] | None = None,
     init: str = "glorot_uniform",
+    bias_init: str = "zeros",
     seed: int | None = None,
 ) -> MLP:
     """Build an MLP: ``depth - 1`` hidden (dense + activation) blocks and a dense logit layer.
@@ -154,7 +170,11 @@ def build_mlp(
     activation_kwargs : dict, optional
         Arguments for the activation's constructor.
     init : {"glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal"}
-        Weight initialisation (default Glorot uniform, as in the study); biases are zero.
+        Weight initialisation (default Glorot uniform, as in the study).
+    bias_init : {"zeros", "uniform"}, default="zeros"
+        ``"zeros"`` as in the study; ``"uniform"`` draws each bias from
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's ``nn.Linear`` default. Zero biases let an
+        even activation fold data that is symmetric about the origin at initialisation.
     seed : int, optional
         Seed for the weights, drawn from a private RNG stream (the global torch RNG is left as
         it was). None draws from the global torch RNG.
@@ -167,7 +187,7 @@ def build_mlp(
     Raises
     ------
     ValueError
-        Non-positive sizes, unknown init or activation.
+        Non-positive sizes, unknown init, bias_init or activation.
 
     Examples
     --------
@@ -194,15 +214,23 @@ def build_mlp(
             raise ValueError(f"{caller}: every hidden width must be >= 1; got {list(widths)}.")
     if init not in INITS:
         raise ValueError(f"{caller}: init must be one of {', '.join(INITS)}; got {init!r}.")
+    if bias_init not in BIAS_INITS:
+        raise ValueError(
+            f"{caller}: bias_init must be one of {', '.join(BIAS_INITS)}; got {bias_init!r}."
+        )
     kwargs = dict(activation_kwargs or {})
     get_activation(activation, **kwargs)  # fail early, with the registry's message
     if seed is None:
-        layers = _build_layers(in_features, num_classes, hidden, activation, kwargs, init)
+        layers = _build_layers(
+            in_features, num_classes, hidden, activation, kwargs, init, bias_init
+        )
     else:
         # a private RNG stream: the same seed gives the same weights, the caller's RNG is untouched
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
-            layers = _build_layers(in_features, num_classes, hidden, activation, kwargs, init)
+            layers = _build_layers(
+                in_features, num_classes, hidden, activation, kwargs, init, bias_init
+            )
     config = MLPConfig(
         in_features=in_features,
         num_classes=num_classes,
@@ -212,6 +240,7 @@ def build_mlp(
         activation=activation_name(activation),
         activation_kwargs=kwargs,
         init=init,
+        bias_init=bias_init,
     )
     return MLP(layers, config)
 

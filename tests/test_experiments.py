@@ -544,3 +544,11 @@ def test_figure_title_names_the_data_set_variant() -> None:
     assert figure_title("nested-shells", shifted).startswith(
         "nested-shells (points_per_shell=80, shift=0.25): 10 seeds, budget 5000"
     )
+    wide = CompareConfig(
+        dataset="D-II",
+        activations=["relu"],
+        task_options={"width": 50, "depth": 10, "bias_init": "uniform"},
+    )
+    assert figure_title("D-II", wide).startswith("D-II, width 50, depth 10, uniform biases: 10")
+    naitzat = CompareConfig(dataset="D-II", activations=["relu"], task_options={"width": 15})
+    assert figure_title("D-II", naitzat).startswith("D-II: 10 seeds")

@@ -1205,10 +1205,18 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def figure_title(name: str, config: CompareConfig) -> str:
-    """Figure title: the data set with the parameters the user gave (a shifted or smaller
-    variant must not look like the default set), the seeds and the budget."""
-    given = config.task_options.get("dataset_params") or {}
+    """Figure title: the data set with the parameters the user gave and an MLP that differs from
+    the study's (a shifted set, a wider net or non-zero biases must not look like the default
+    setting), the seeds and the budget."""
+    options = config.task_options
+    given = options.get("dataset_params") or {}
     variant = f" ({', '.join(f'{k}={v}' for k, v in given.items())})" if given else ""
+    model = []
+    if options.get("width", 15) != 15 or options.get("depth", 10) != 10:
+        model.append(f"width {options.get('width', 15)}, depth {options.get('depth', 10)}")
+    if options.get("bias_init", "zeros") != "zeros":
+        model.append(f"{options['bias_init']} biases")
+    variant += "".join(f", {part}" for part in model)
     return f"{name}{variant}: {config.seeds} seeds, budget {config.max_epochs} epochs"
 
 

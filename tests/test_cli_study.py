@@ -211,6 +211,10 @@ def test_bias_init_is_part_of_a_runs_identity(blobs, tmp_path) -> None:
     results = json.loads((tmp_path / "uniform" / "results.json").read_text())
     assert results["config"]["task_options"]["bias_init"] == "uniform"
     assert results["config"]["task_info"]["model"]["bias_init"] == "uniform"
+    # the summary and the HTML report name the setting, not just the data set
+    title = f"Activation comparison on {blobs}, width 4, depth 2, uniform biases"
+    assert (tmp_path / "uniform" / "summary.md").read_text().startswith(f"# {title}\n")
+    assert title in (tmp_path / "uniform" / "report.html").read_text()
     # the zero-bias runs are not this comparison's runs: nothing imported
     assert all(run.get("imported_from") is None for run in results["runs"])
     zeros = json.loads((tmp_path / "zeros" / "results.json").read_text())

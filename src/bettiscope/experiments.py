@@ -1205,19 +1205,11 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def figure_title(name: str, config: CompareConfig) -> str:
-    """Figure title: the data set with the parameters the user gave and an MLP that differs from
-    the study's (a shifted set, a wider net or non-zero biases must not look like the default
-    setting), the seeds and the budget."""
-    options = config.task_options
-    given = options.get("dataset_params") or {}
-    variant = f" ({', '.join(f'{k}={v}' for k, v in given.items())})" if given else ""
-    model = []
-    if options.get("width", 15) != 15 or options.get("depth", 10) != 10:
-        model.append(f"width {options.get('width', 15)}, depth {options.get('depth', 10)}")
-    if options.get("bias_init", "zeros") != "zeros":
-        model.append(f"{options['bias_init']} biases")
-    variant += "".join(f", {part}" for part in model)
-    return f"{name}{variant}: {config.seeds} seeds, budget {config.max_epochs} epochs"
+    """Figure title: :func:`bettiscope.report.setting_label`, the seeds and the budget."""
+    from bettiscope.report import setting_label
+
+    label = setting_label(name, config.task_options)
+    return f"{label}: {config.seeds} seeds, budget {config.max_epochs} epochs"
 
 
 def run_provenance(runs: Sequence[dict[str, Any]]) -> tuple[int, list[int]]:
@@ -1243,12 +1235,12 @@ def _provenance_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
 
 def render_summary_md(results: dict[str, Any]) -> str:
     """A Markdown summary of ``results.json``."""
-    from bettiscope.report import format_tuning_point
+    from bettiscope.report import format_tuning_point, setting_label
 
     config = results["config"]
     summary = results["summary"]
     lines = [
-        f"# Activation comparison on {config['dataset']}",
+        f"# Activation comparison on {setting_label(config['dataset'], config['task_options'])}",
         "",
         f"Created {results['created']}. {config['seeds']} paired evaluation seeds, "
         + (

@@ -44,6 +44,7 @@ __all__ = [
     "render_html",
     "render_report",
     "save_figure",
+    "setting_label",
 ]
 
 #: Keys a stage may set for the report (everything else in a stage is ignored here).
@@ -369,6 +370,20 @@ def _speedup_cell(cell: dict[str, Any]) -> Any:
     return {"text": text, "tone": tone}
 
 
+def setting_label(name: str, task_options: dict[str, Any]) -> str:
+    """The data set with the parameters the user gave and an MLP that differs from the study's,
+    e.g. ``"D-III (points_inner=100), width 50, depth 10, uniform biases"``: a shifted set, a
+    wider net or non-zero biases must not look like the default setting."""
+    given = task_options.get("dataset_params") or {}
+    label = name + (f" ({', '.join(f'{k}={v}' for k, v in given.items())})" if given else "")
+    width, depth = task_options.get("width", 15), task_options.get("depth", 10)
+    if (width, depth) != (15, 10):
+        label += f", width {width}, depth {depth}"
+    if task_options.get("bias_init", "zeros") != "zeros":
+        label += f", {task_options['bias_init']} biases"
+    return label
+
+
 def format_tuning_point(point: dict[str, Any]) -> str:
     """One learning rate of a tuning grid as a table cell, e.g. ``"inf (1/2), loss 0.0078"``.
 
@@ -529,7 +544,8 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
             ],
         }
     return {
-        "title": f"Activation comparison on {config['dataset']}",
+        "title": "Activation comparison on "
+        + setting_label(config["dataset"], config.get("task_options") or {}),
         "created": results.get("created", ""),
         "stages": stages,
         "config": config,

@@ -252,12 +252,9 @@ def mlp_task(
         Overrides of the data set's recommended Betti parameters.
     """
     from bettiscope.datasets import load_dataset
-    from bettiscope.models.mlp import BIAS_INITS
+    from bettiscope.models.mlp import check_bias_init
 
-    if bias_init not in BIAS_INITS:
-        raise ValueError(
-            f"mlp_task: bias_init must be one of {', '.join(BIAS_INITS)}; got {bias_init!r}."
-        )
+    check_bias_init(bias_init, "mlp_task")  # before any work: models are built in the workers
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"mlp_task: val_fraction must be in [0, 1); got {val_fraction!r}.")
     if probe not in ("auto", "train", "eval"):

@@ -374,13 +374,18 @@ def setting_label(name: str, task_options: dict[str, Any]) -> str:
     """The data set with the parameters the user gave and an MLP that differs from the study's,
     e.g. ``"D-III (points_inner=100), width 50, depth 10, uniform biases"``: a shifted set, a
     wider net or non-zero biases must not look like the default setting."""
+    from bettiscope.models.mlp import MLPConfig
+
+    study = MLPConfig()  # the study's MLP: what a run that names nothing else used
     given = task_options.get("dataset_params") or {}
     label = name + (f" ({', '.join(f'{k}={v}' for k, v in given.items())})" if given else "")
-    width, depth = task_options.get("width", 15), task_options.get("depth", 10)
-    if (width, depth) != (15, 10):
+    width = task_options.get("width", study.width)
+    depth = task_options.get("depth", study.depth)
+    if (width, depth) != (study.width, study.depth):
         label += f", width {width}, depth {depth}"
-    if task_options.get("bias_init", "zeros") != "zeros":
-        label += f", {task_options['bias_init']} biases"
+    bias_init = task_options.get("bias_init", study.bias_init)
+    if bias_init != study.bias_init:
+        label += f", {bias_init} biases"
     return label
 
 

@@ -27,7 +27,15 @@ from torch import nn
 
 from bettiscope.activations import activation_name, get_activation
 
-__all__ = ["BIAS_INITS", "INITS", "MLP", "MLPConfig", "build_mlp", "mlp_config_dict"]
+__all__ = [
+    "BIAS_INITS",
+    "INITS",
+    "MLP",
+    "MLPConfig",
+    "build_mlp",
+    "check_bias_init",
+    "mlp_config_dict",
+]
 
 #: Weight initialisations.
 INITS = ("glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal")
@@ -76,6 +84,14 @@ class MLPConfig:
         if self.widths is not None:
             return [int(w) for w in self.widths]
         return [int(self.width)] * (int(self.depth) - 1)
+
+
+def check_bias_init(bias_init: str, caller: str) -> None:
+    """Raise ValueError, naming ``caller``, unless ``bias_init`` is one of :data:`BIAS_INITS`."""
+    if bias_init not in BIAS_INITS:
+        raise ValueError(
+            f"{caller}: bias_init must be one of {', '.join(BIAS_INITS)}; got {bias_init!r}."
+        )
 
 
 class MLP(nn.Sequential):
@@ -214,10 +230,7 @@ def build_mlp(
             raise ValueError(f"{caller}: every hidden width must be >= 1; got {list(widths)}.")
     if init not in INITS:
         raise ValueError(f"{caller}: init must be one of {', '.join(INITS)}; got {init!r}.")
-    if bias_init not in BIAS_INITS:
-        raise ValueError(
-            f"{caller}: bias_init must be one of {', '.join(BIAS_INITS)}; got {bias_init!r}."
-        )
+    check_bias_init(bias_init, caller)
     kwargs = dict(activation_kwargs or {})
     get_activation(activation, **kwargs)  # fail early, with the registry's message
     if seed is None:

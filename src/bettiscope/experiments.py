@@ -854,8 +854,13 @@ def speedup_interval(
     }
 
 
-def _wilcoxon(baseline: np.ndarray, other: np.ndarray, budget: int) -> dict[str, Any]:
-    """Paired Wilcoxon signed-rank test; a miss ranks as ``budget + 1`` epochs (the worst)."""
+def paired_wilcoxon(baseline: np.ndarray, other: np.ndarray, budget: int) -> dict[str, Any]:
+    """Paired Wilcoxon signed-rank test (two-sided) of epochs to target.
+
+    ``baseline`` and ``other`` hold epochs per seed, paired by position, ``inf`` = missed; a
+    miss ranks as ``budget + 1`` epochs (the worst). Returns ``statistic``, ``p_value`` (1.0
+    when every pair ties) and ``n``.
+    """
     from scipy.stats import wilcoxon
 
     a = np.where(np.isinf(baseline), budget + 1, baseline)
@@ -985,7 +990,9 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
                 row[label]["speedup_vs_relu"] = speedup_interval(
                     relu[key], epochs, resamples=config.bootstrap
                 )
-                row[label]["wilcoxon_vs_relu"] = _wilcoxon(relu[key], epochs, config.max_epochs)
+                row[label]["wilcoxon_vs_relu"] = paired_wilcoxon(
+                    relu[key], epochs, config.max_epochs
+                )
                 row[label]["prob_improvement_vs_relu"] = probability_of_improvement(
                     relu[key], epochs
                 )

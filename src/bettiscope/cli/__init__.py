@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "prune": ("prune", "prune", False),
     "demo": ("demo", "demo", False),
     "report": ("report", "report", False),
+    "speedup": ("speedup", "speedup", False),
 }
 
 

@@ -1,0 +1,109 @@
+"""`bettiscope speedup`: a paired speed-up between two activations' runs in comparison folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bettiscope.cli._common import fail, out_console, user_errors
+
+
+def _arms(values: list[str], option: str) -> tuple[list[Path], str]:
+    """['runs/a:relu', 'runs/b:relu'] -> ([runs/a, runs/b], 'relu'); one activation per arm."""
+    folders, names = [], set()
+    for text in values:
+        folder, colon, activation = text.rpartition(":")
+        if not colon or not folder or not activation.strip():
+            fail(f"{option}: give FOLDER:ACTIVATION, e.g. runs/compare-D-I:relu; got {text!r}.")
+        folders.append(Path(folder))
+        names.add(activation.strip())
+    if len(names) > 1:
+        fail(f"{option}: one activation per arm; got {', '.join(sorted(names))}.")
+    return folders, names.pop()
+
+
+def _g(value: Any) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _epochs(value: float | None) -> str:
+    return "-" if value is None else f"{value:,g}"
+
+
+def speedup(
+    baseline: Annotated[
+        list[str],
+        typer.Option(
+            help="FOLDER:ACTIVATION of the baseline arm, e.g. runs/compare-D-III:relu; repeat "
+            "it to pool seeds from several folders."
+        ),
+    ],
+    other: Annotated[
+        list[str],
+        typer.Option(help="FOLDER:ACTIVATION of the arm compared with it; repeatable."),
+    ],
+    target: Annotated[
+        str, typer.Option(help="train (training-accuracy target), val (held-out) or both.")
+    ] = "train",
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the result (with provenance) to this JSON.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Paired speed-up of one activation's runs over another's, across comparison folders.
+
+    Pairs evaluation runs by seed (both arms must cover the same seeds, on the same data and
+    target) and reports median epochs of the baseline over the other's, with a 95% paired
+    bootstrap interval and a paired Wilcoxon test, as `compare` does within one folder.
+    """
+    from bettiscope.paired import paired_speedup
+    from bettiscope.storage import atomic_write_json, to_jsonable
+
+    base_folders, base_activation = _arms(baseline, "--baseline")
+    other_folders, other_activation = _arms(other, "--other")
+    with user_errors():
+        result = paired_speedup(
+            base_folders, base_activation, other_folders, other_activation, target=target
+        )
+        if out is not None:
+            atomic_write_json(out, result)
+    if as_json:
+        typer.echo(json.dumps(to_jsonable(result)))
+        return
+    table = Table(
+        title=f"Epochs to the {target} target, {len(result['seeds'])} paired seeds, budget "
+        f"{result['budget']}",
+        caption="speed-up = median epochs (baseline) / median epochs (other); 95% paired "
+        "bootstrap interval; paired Wilcoxon p",
+    )
+    for column in ("arm", "activation", "setting", "lr", "reached", "median epochs"):
+        table.add_column(column, justify="left" if column in ("arm", "setting") else "right")
+    for arm in ("baseline", "other"):
+        described = result[arm]
+        settings = sorted({f["setting"] for f in described["folders"]})
+        lrs = sorted({lr for f in described["folders"] for lr in f["lrs"]})
+        table.add_row(
+            arm,
+            described["activation"],
+            "; ".join(settings),
+            ", ".join(f"{lr:g}" for lr in lrs),
+            f"{described['successes']}/{len(result['seeds'])}",
+            _epochs(described["median_epochs"]),
+        )
+    out_console.print(table)
+    s = result["speedup"]
+    out_console.print(
+        f"Speed-up of {other_activation} over {base_activation}: {_g(s['speedup'])} "
+        f"[{_g(s['low'])}, {_g(s['high'])}], Wilcoxon p = {_g(result['wilcoxon']['p_value'])}."
+    )
+    if result["budgets_differ"]:
+        out_console.print(
+            f"[yellow]Note:[/yellow] the folders had different budgets; every run was judged at "
+            f"the smallest, {result['budget']} epochs (later successes count as misses)."
+        )
+    if out is not None:
+        out_console.print(f"Result: {out}")

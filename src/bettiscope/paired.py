@@ -1,0 +1,229 @@
+"""Paired speed-ups across comparison folders.
+
+:func:`bettiscope.experiments.run_compare` measures every activation against ReLU *within* one
+folder. Some questions need two folders: the same activation with two initialisations, ReLU at
+its better initialisation against another activation at its own, or more seeds run later in a
+second folder. :func:`paired_speedup` pairs the evaluation runs of two *arms* (an activation in
+one or more folders) by seed and reports the same statistics as ``compare`` (ratio of medians
+with a paired bootstrap interval, paired Wilcoxon test), after checking that both arms trained
+on the same data towards the same target.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bettiscope.experiments import paired_wilcoxon, probability_of_improvement, speedup_interval
+from bettiscope.storage import environment_info, read_json
+
+#: ``target`` -> the evaluation-run field holding the first epoch at that target.
+TARGET_FIELDS = {
+    "train": "epochs_to_train_target",
+    "val": "epochs_to_val_target",
+    "both": "epochs_to_target",
+}
+
+#: What must be identical in every folder of both arms: the data the networks were trained on.
+_SAME_DATA = ("dataset", "data_seed", "dataset_params", "val_fraction")
+
+
+def _load_folder(folder: Path) -> dict[str, Any]:
+    results = folder / "results.json"
+    if not results.is_file():
+        raise ValueError(
+            f"{folder}: no results.json; it is not a finished comparison folder (run "
+            "`bettiscope compare` on it to the end first)."
+        )
+    payload = read_json(results)
+    if not isinstance(payload, dict) or "config" not in payload or "runs" not in payload:
+        raise ValueError(f"{results}: not a comparison's results (no config or runs).")
+    return payload
+
+
+def _data_identity(config: dict[str, Any]) -> dict[str, Any]:
+    options = config.get("task_options") or {}
+    return {
+        "dataset": config.get("dataset"),
+        "data_seed": config.get("data_seed", 0),
+        "dataset_params": options.get("dataset_params") or {},
+        "val_fraction": options.get("val_fraction"),
+    }
+
+
+def _load_arm(folders: Sequence[str | Path], activation: str, target: str) -> dict[str, Any]:
+    """The evaluation runs of ``activation`` in ``folders``, by seed, with each folder's config."""
+    from bettiscope.report import setting_label
+
+    if not folders:
+        raise ValueError(f"paired_speedup: the {activation} arm names no folder.")
+    by_seed: dict[int, dict[str, Any]] = {}
+    origin: dict[int, Path] = {}
+    configs = []
+    for folder in map(Path, folders):
+        payload = _load_folder(folder)
+        config = payload["config"]
+        runs = [
+            r for r in payload["runs"] if r.get("phase") == "eval" and r["activation"] == activation
+        ]
+        if not runs:
+            present = sorted({r["activation"] for r in payload["runs"] if r.get("phase") == "eval"})
+            raise ValueError(
+                f"{folder}: no evaluation runs of {activation!r}; it has {', '.join(present)}."
+            )
+        if target != "train" and config.get("target_val_acc") is None:
+            raise ValueError(
+                f"{folder}: target {target!r} needs a held-out target, and this comparison "
+                "had none (--target-val-acc); use target 'train'."
+            )
+        for run in runs:
+            seed = int(run["seed"])
+            if seed in by_seed:
+                raise ValueError(
+                    f"paired_speedup: seed {seed} of {activation} is in both {origin[seed]} and "
+                    f"{folder}; give each seed once."
+                )
+            by_seed[seed], origin[seed] = run, folder
+        configs.append(
+            {
+                "folder": str(folder),
+                "max_epochs": int(config["max_epochs"]),
+                "target_train_acc": config["target_train_acc"],
+                "target_val_acc": config.get("target_val_acc"),
+                "data": _data_identity(config),
+                "setting": setting_label(config["dataset"], config.get("task_options") or {}),
+                "lrs": sorted({float(r["lr"]) for r in runs}),
+            }
+        )
+    return {"activation": activation, "runs": by_seed, "folders": configs}
+
+
+def _check_comparable(arms: Sequence[dict[str, Any]], target: str) -> None:
+    """Both arms trained on the same data towards the same target, or a clear error."""
+    folders = [f for arm in arms for f in arm["folders"]]
+    first = folders[0]
+    keys = [("data", "the data")] + [("target_train_acc", "the training-accuracy target")]
+    if target != "train":
+        keys.append(("target_val_acc", "the held-out target"))
+    for other in folders[1:]:
+        for key, what in keys:
+            if other[key] != first[key]:
+                raise ValueError(
+                    f"paired_speedup: {first['folder']} and {other['folder']} differ in {what} "
+                    f"({first[key]} vs {other[key]}); paired seeds only compare runs on the same "
+                    "data towards the same target."
+                )
+
+
+def paired_speedup(
+    baseline: str | Path | Sequence[str | Path],
+    baseline_activation: str,
+    other: str | Path | Sequence[str | Path],
+    other_activation: str,
+    *,
+    target: str = "train",
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Speed-up of one arm over another, pairing evaluation runs by seed across folders.
+
+    Parameters
+    ----------
+    baseline, other : path or sequence of paths
+        Finished ``bettiscope compare`` folders (each with ``results.json``). An arm may span
+        several folders (e.g. seeds 0-9 in one, 10-19 in another); a seed may appear only once
+        per arm, and both arms must cover exactly the same seeds.
+    baseline_activation, other_activation : str
+        Registry names as stored in the runs (e.g. "relu", "proposed").
+    target : {"train", "val", "both"}, default="train"
+        Epochs to the training-accuracy target, the held-out target, or both.
+    resamples : int, default=10000
+        Bootstrap draws for the interval.
+    seed : int, default=0
+        Bootstrap random seed.
+
+    Returns
+    -------
+    dict
+        ``speedup`` (median baseline epochs / median other epochs, with ``low`` and ``high``:
+        the 95% paired bootstrap interval), ``wilcoxon`` (paired test, a miss ranked worst),
+        ``prob_improvement``, ``seeds``, ``budget`` (epochs; where the folders' budgets differ
+        every run is judged at the smallest, later successes counting as misses), and per arm
+        its folders, settings, learning rates, epochs per seed (None = missed), successes and
+        median; plus ``config`` (these arguments) and ``environment`` (library versions).
+
+    Raises
+    ------
+    ValueError
+        A folder that is not a finished comparison, an activation it lacks, folders trained on
+        different data or towards different targets, a seed given twice or unpaired seeds.
+    """
+    if target not in TARGET_FIELDS:
+        raise ValueError(
+            f"paired_speedup: target must be one of {', '.join(TARGET_FIELDS)}; got {target!r}."
+        )
+    if resamples < 100:
+        raise ValueError(f"paired_speedup: resamples must be >= 100; got {resamples}.")
+    as_list = [[arm] if isinstance(arm, str | Path) else list(arm) for arm in (baseline, other)]
+    arms = [
+        _load_arm(folders, activation, target)
+        for folders, activation in zip(
+            as_list, (baseline_activation, other_activation), strict=True
+        )
+    ]
+    _check_comparable(arms, target)
+    seeds = sorted(arms[0]["runs"])
+    if seeds != sorted(arms[1]["runs"]):
+        only = [
+            f"{arm['activation']} only: {sorted(set(arm['runs']) - set(mate['runs']))}"
+            for arm, mate in (arms, arms[::-1])
+            if set(arm["runs"]) - set(mate["runs"])
+        ]
+        raise ValueError(
+            f"paired_speedup: the arms must cover the same seeds; unpaired: {'; '.join(only)}."
+        )
+    budget = min(f["max_epochs"] for arm in arms for f in arm["folders"])
+    field = TARGET_FIELDS[target]
+
+    def epochs(arm: dict[str, Any]) -> np.ndarray:
+        values = [arm["runs"][s][field] for s in seeds]
+        # a miss is None; a success later than the smallest budget counts as a miss
+        return np.array([math.inf if v is None or v > budget else float(v) for v in values])
+
+    base, mine = epochs(arms[0]), epochs(arms[1])
+    described = []
+    for arm, values in zip(arms, (base, mine), strict=True):
+        median = float(np.median(values))
+        described.append(
+            {
+                "activation": arm["activation"],
+                "folders": arm["folders"],
+                "epochs": [None if math.isinf(e) else int(e) for e in values],
+                "successes": int(np.isfinite(values).sum()),
+                "median_epochs": None if math.isinf(median) else median,
+            }
+        )
+    return {
+        "config": {
+            "baseline": [str(p) for p in as_list[0]],
+            "baseline_activation": baseline_activation,
+            "other": [str(p) for p in as_list[1]],
+            "other_activation": other_activation,
+            "target": target,
+            "resamples": resamples,
+            "seed": seed,
+        },
+        "seeds": seeds,
+        "budget": budget,
+        "budgets_differ": len({f["max_epochs"] for arm in arms for f in arm["folders"]}) > 1,
+        "baseline": described[0],
+        "other": described[1],
+        "speedup": speedup_interval(base, mine, resamples=resamples, seed=seed),
+        "wilcoxon": paired_wilcoxon(base, mine, budget),
+        "prob_improvement": probability_of_improvement(base, mine),
+        "environment": environment_info(),
+    }

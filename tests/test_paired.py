@@ -1,0 +1,172 @@
+"""Paired speed-ups across comparison folders (`bettiscope.paired`, `bettiscope speedup`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import wilcoxon
+from typer.testing import CliRunner
+
+from bettiscope.cli import app
+from bettiscope.experiments import speedup_interval
+from bettiscope.paired import paired_speedup
+from bettiscope.storage import atomic_write_json, save_point_cloud
+
+runner = CliRunner()
+
+
+def _folder(
+    path: Path,
+    activation: str,
+    epochs: dict[int, int | None],
+    *,
+    max_epochs: int = 100,
+    dataset: str = "D-I",
+    target_val_acc: float | None = None,
+    **options: object,
+) -> Path:
+    """A finished comparison folder holding only what paired_speedup reads."""
+    runs = [
+        {
+            "phase": "eval",
+            "activation": name,
+            "seed": seed,
+            "lr": 0.01,
+            "epochs_to_train_target": value,
+            "epochs_to_val_target": value,
+            "epochs_to_target": value,
+        }
+        for name in dict.fromkeys((activation, "relu"))
+        for seed, value in epochs.items()
+    ]
+    config = {
+        "dataset": dataset,
+        "data_seed": 0,
+        "max_epochs": max_epochs,
+        "target_train_acc": 1.0,
+        "target_val_acc": target_val_acc,
+        "task_options": {"val_fraction": 0.2, "dataset_params": {}, **options},
+    }
+    atomic_write_json(path / "results.json", {"config": config, "runs": runs})
+    return path
+
+
+def test_speedup_and_test_match_the_within_folder_statistics(tmp_path) -> None:
+    base = {0: 40, 1: 30, 2: None, 3: 80, 4: 50, 5: 60}
+    mine = {0: 10, 1: 20, 2: 25, 3: 30, 4: 45, 5: 15}
+    baseline = _folder(tmp_path / "a", "relu", base)
+    other = _folder(tmp_path / "b", "proposed", mine, bias_init="uniform")
+    result = paired_speedup(baseline, "relu", other, "proposed", resamples=500)
+    a = np.array([np.inf if v is None else v for v in base.values()], float)
+    b = np.array(list(mine.values()), float)
+    assert result["seeds"] == list(range(6))
+    assert result["speedup"] == speedup_interval(a, b, resamples=500)
+    assert result["speedup"]["speedup"] == pytest.approx(np.median(a) / np.median(b))
+    # a miss ranks as budget + 1 = 101 epochs
+    expected = wilcoxon(np.where(np.isinf(a), 101, a), b).pvalue
+    assert result["wilcoxon"]["p_value"] == pytest.approx(expected)
+    assert result["baseline"]["successes"] == 5 and result["other"]["successes"] == 6
+    assert result["baseline"]["epochs"][2] is None
+    assert result["other"]["folders"][0]["setting"] == "D-I, uniform biases"
+    assert result["other"]["folders"][0]["lrs"] == [0.01]
+    assert "torch" in json.dumps(result["environment"])
+
+
+def test_an_arm_may_span_folders(tmp_path) -> None:
+    base = {s: 50 + 7 * s for s in range(6)}
+    mine = {s: 20 + 3 * s for s in range(6)}
+    whole = paired_speedup(
+        _folder(tmp_path / "a", "relu", base), "relu",
+        _folder(tmp_path / "b", "proposed", mine), "proposed", resamples=200,
+    )  # fmt: skip
+    first = _folder(tmp_path / "b1", "proposed", {s: mine[s] for s in range(3)})
+    second = _folder(tmp_path / "b2", "proposed", {s: mine[s] for s in range(3, 6)})
+    pooled = paired_speedup(tmp_path / "a", "relu", [first, second], "proposed", resamples=200)
+    assert pooled["speedup"] == whole["speedup"]
+    assert pooled["other"]["epochs"] == whole["other"]["epochs"]
+    assert len(pooled["other"]["folders"]) == 2
+
+
+def test_different_budgets_are_judged_at_the_smallest(tmp_path) -> None:
+    baseline = _folder(tmp_path / "a", "relu", {0: 60, 1: 90, 2: 40}, max_epochs=100)
+    other = _folder(tmp_path / "b", "proposed", {0: 20, 1: 30, 2: 10}, max_epochs=50)
+    result = paired_speedup(baseline, "relu", other, "proposed", resamples=200)
+    assert result["budget"] == 50 and result["budgets_differ"]
+    assert result["baseline"]["epochs"] == [None, None, 40]
+    assert result["baseline"]["successes"] == 1
+
+
+def test_bad_input_is_refused_with_the_reason(tmp_path) -> None:
+    seeds = {0: 10, 1: 20, 2: 30}
+    a = _folder(tmp_path / "a", "relu", seeds)
+    b = _folder(tmp_path / "b", "proposed", seeds)
+
+    def refused(match: str, *args: object, **kwargs: object) -> None:
+        with pytest.raises(ValueError, match=match):
+            paired_speedup(*args, **kwargs)
+
+    (tmp_path / "empty").mkdir()
+    refused("no results.json", tmp_path / "empty", "relu", b, "proposed")
+    refused("no evaluation runs of 'tanh'; it has proposed, relu", a, "relu", b, "tanh")
+    other_data = _folder(tmp_path / "c", "proposed", seeds, dataset="D-II")
+    refused("differ in the data", a, "relu", other_data, "proposed")
+    refused("seed 0 of proposed is in both", a, "relu", [b, b], "proposed")
+    fewer = _folder(tmp_path / "d", "proposed", {0: 10, 1: 20})
+    refused(r"unpaired: relu only: \[2\]", a, "relu", fewer, "proposed")
+    refused("needs a held-out target", a, "relu", b, "proposed", target="val")
+    refused("target must be one of train, val, both", a, "relu", b, "proposed", target="x")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "results.json").write_text("{not json")
+    refused("not valid JSON", tmp_path / "broken", "relu", b, "proposed")
+
+
+def test_speedup_command_on_real_comparisons(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    y = np.arange(160) % 2
+    X = rng.normal(scale=0.4, size=(160, 2)) + (2.0 * y[:, None] - 1.0)
+    meta = {"measure": {"metric": "knn-hop", "k": 6, "scale": 2.5, "stride": 1, "max_dim": 1}}
+    blobs = save_point_cloud(tmp_path / "blobs.npz", X, y, meta)
+
+    def compare(out: str, *extra: str) -> None:
+        result = runner.invoke(app, [
+            "--quiet", "compare", "--dataset", str(blobs), "--activations", "proposed",
+            "--seeds", "3", "--max-epochs", "30", "--lr-grid", "0.03", "--trace-every", "0",
+            "--width", "4", "--depth", "2", "--bootstrap", "100", "--out", str(tmp_path / out),
+            *extra,
+        ])  # fmt: skip
+        assert result.exit_code == 0, result.output
+
+    compare("zeros")
+    compare("uniform", "--bias-init", "uniform")
+    out = tmp_path / "pair.json"
+    result = runner.invoke(app, [
+        "speedup", "--baseline", f"{tmp_path / 'zeros'}:relu",
+        "--other", f"{tmp_path / 'uniform'}:proposed", "--out", str(out),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Speed-up of proposed over relu" in result.stdout
+    written = json.loads(out.read_text())
+    runs = json.loads((tmp_path / "uniform" / "results.json").read_text())["runs"]
+    expected = [
+        r["epochs_to_train_target"]
+        for r in sorted(runs, key=lambda r: r["seed"])
+        if r["activation"] == "proposed"
+    ]
+    assert written["seeds"] == [0, 1, 2] and written["other"]["epochs"] == expected
+    printed = runner.invoke(app, [
+        "speedup", "--baseline", f"{tmp_path / 'zeros'}:relu",
+        "--other", f"{tmp_path / 'uniform'}:proposed", "--json",
+    ])  # fmt: skip
+    assert json.loads(printed.stdout)["speedup"] == written["speedup"]
+    for bad, message in [
+        (["--baseline", str(tmp_path / "zeros")], "give FOLDER:ACTIVATION"),
+        (["--baseline", f"{tmp_path / 'zeros'}:relu", "--baseline", f"{tmp_path}:tanh"],
+         "one activation per arm"),
+    ]:  # fmt: skip
+        failed = runner.invoke(
+            app, ["speedup", *bad, "--other", f"{tmp_path / 'uniform'}:proposed"]
+        )
+        assert failed.exit_code == 2 and message in failed.stderr

@@ -109,7 +109,7 @@ def test_bad_input_is_refused_with_the_reason(tmp_path) -> None:
             paired_speedup(*args, **kwargs)
 
     (tmp_path / "empty").mkdir()
-    refused("no results.json", tmp_path / "empty", "relu", b, "proposed")
+    refused("not a comparison folder", tmp_path / "empty", "relu", b, "proposed")
     refused("no evaluation runs of 'tanh'; it has proposed, relu", a, "relu", b, "tanh")
     other_data = _folder(tmp_path / "c", "proposed", seeds, dataset="D-II")
     refused("differ in the data", a, "relu", other_data, "proposed")
@@ -161,6 +161,17 @@ def test_speedup_command_on_real_comparisons(tmp_path) -> None:
         "--other", f"{tmp_path / 'uniform'}:proposed", "--json",
     ])  # fmt: skip
     assert json.loads(printed.stdout)["speedup"] == written["speedup"]
+    # an unfinished folder (interrupted, or still running) pairs its finished runs
+    (tmp_path / "uniform" / "results.json").unlink()
+    unfinished = runner.invoke(app, [
+        "speedup", "--baseline", f"{tmp_path / 'zeros'}:relu",
+        "--other", f"{tmp_path / 'uniform'}:proposed", "--json",
+    ])  # fmt: skip
+    assert unfinished.exit_code == 0, unfinished.output
+    from_runs = json.loads(unfinished.stdout)
+    assert from_runs["speedup"] == written["speedup"]
+    assert from_runs["other"]["folders"][0]["finished"] is False
+    assert written["other"]["folders"][0]["finished"] is True
     for bad, message in [
         (["--baseline", str(tmp_path / "zeros")], "give FOLDER:ACTIVATION"),
         (["--baseline", f"{tmp_path / 'zeros'}:relu", "--baseline", f"{tmp_path}:tanh"],

@@ -33,16 +33,24 @@ _SAME_DATA = ("dataset", "data_seed", "dataset_params", "val_fraction")
 
 
 def _load_folder(folder: Path) -> dict[str, Any]:
+    """``config`` and ``runs`` of a comparison folder, and whether it is ``finished``.
+
+    A finished folder has ``results.json``. An unfinished one (interrupted, or still running)
+    has ``config.json`` and one ``runs/<id>.json`` per finished run; those runs are final, so
+    they pair as well as a finished folder's.
+    """
     results = folder / "results.json"
-    if not results.is_file():
-        raise ValueError(
-            f"{folder}: no results.json; it is not a finished comparison folder (run "
-            "`bettiscope compare` on it to the end first)."
-        )
-    payload = read_json(results)
-    if not isinstance(payload, dict) or "config" not in payload or "runs" not in payload:
-        raise ValueError(f"{results}: not a comparison's results (no config or runs).")
-    return payload
+    if results.is_file():
+        payload = read_json(results)
+        if not isinstance(payload, dict) or "config" not in payload or "runs" not in payload:
+            raise ValueError(f"{results}: not a comparison's results (no config or runs).")
+        return {**payload, "finished": True}
+    if (folder / "config.json").is_file() and (folder / "runs").is_dir():
+        runs = [read_json(path) for path in sorted((folder / "runs").glob("*.json"))]
+        return {"config": read_json(folder / "config.json"), "runs": runs, "finished": False}
+    raise ValueError(
+        f"{folder}: not a comparison folder (neither results.json nor config.json with runs/)."
+    )
 
 
 def _data_identity(config: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +105,7 @@ def _load_arm(folders: Sequence[str | Path], activation: str, target: str) -> di
                 "data": _data_identity(config),
                 "setting": setting_label(config["dataset"], config.get("task_options") or {}),
                 "lrs": sorted({float(r["lr"]) for r in runs}),
+                "finished": payload["finished"],
             }
         )
     return {"activation": activation, "runs": by_seed, "folders": configs}
@@ -134,9 +143,10 @@ def paired_speedup(
     Parameters
     ----------
     baseline, other : path or sequence of paths
-        Finished ``bettiscope compare`` folders (each with ``results.json``). An arm may span
-        several folders (e.g. seeds 0-9 in one, 10-19 in another); a seed may appear only once
-        per arm, and both arms must cover exactly the same seeds.
+        ``bettiscope compare`` folders. An arm may span several folders (e.g. seeds 0-9 in one,
+        10-19 in another); a seed may appear only once per arm, and both arms must cover exactly
+        the same seeds. A folder without ``results.json`` (interrupted or still running) gives
+        its finished runs (``runs/*.json``), marked ``finished: False`` in the result.
     baseline_activation, other_activation : str
         Registry names as stored in the runs (e.g. "relu", "proposed").
     target : {"train", "val", "both"}, default="train"

@@ -100,6 +100,17 @@ def speedup(
         f"Speed-up of {other_activation} over {base_activation}: {_g(s['speedup'])} "
         f"[{_g(s['low'])}, {_g(s['high'])}], Wilcoxon p = {_g(result['wilcoxon']['p_value'])}."
     )
+    unfinished = [
+        f["folder"]
+        for arm in ("baseline", "other")
+        for f in result[arm]["folders"]
+        if not f["finished"]
+    ]
+    if unfinished:
+        out_console.print(
+            f"[yellow]Note:[/yellow] unfinished folders (their finished runs only): "
+            f"{', '.join(unfinished)}."
+        )
     if result["budgets_differ"]:
         out_console.print(
             f"[yellow]Note:[/yellow] the folders had different budgets; every run was judged at "

@@ -28,10 +28,6 @@ TARGET_FIELDS = {
     "both": "epochs_to_target",
 }
 
-#: What must be identical in every folder of both arms: the data the networks were trained on.
-_SAME_DATA = ("dataset", "data_seed", "dataset_params", "val_fraction")
-
-
 def _load_folder(folder: Path) -> dict[str, Any]:
     """``config`` and ``runs`` of a comparison folder, and whether it is ``finished``.
 
@@ -54,6 +50,7 @@ def _load_folder(folder: Path) -> dict[str, Any]:
 
 
 def _data_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """What must be identical in every folder of both arms: the data the networks trained on."""
     options = config.get("task_options") or {}
     return {
         "dataset": config.get("dataset"),
@@ -115,7 +112,7 @@ def _check_comparable(arms: Sequence[dict[str, Any]], target: str) -> None:
     """Both arms trained on the same data towards the same target, or a clear error."""
     folders = [f for arm in arms for f in arm["folders"]]
     first = folders[0]
-    keys = [("data", "the data")] + [("target_train_acc", "the training-accuracy target")]
+    keys = [("data", "the data"), ("target_train_acc", "the training-accuracy target")]
     if target != "train":
         keys.append(("target_val_acc", "the held-out target"))
     for other in folders[1:]:
@@ -169,7 +166,7 @@ def paired_speedup(
     Raises
     ------
     ValueError
-        A folder that is not a finished comparison, an activation it lacks, folders trained on
+        A folder that is not a comparison folder, an activation it lacks, folders trained on
         different data or towards different targets, a seed given twice or unpaired seeds.
     """
     if target not in TARGET_FIELDS:

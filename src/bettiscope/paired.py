@@ -28,6 +28,7 @@ TARGET_FIELDS = {
     "both": "epochs_to_target",
 }
 
+
 def _load_folder(folder: Path) -> dict[str, Any]:
     """``config`` and ``runs`` of a comparison folder, and whether it is ``finished``.
 

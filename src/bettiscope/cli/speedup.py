@@ -54,12 +54,9 @@ def speedup(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Paired speed-up of one activation's runs over another's, across comparison folders.
-
-    Pairs evaluation runs by seed (both arms must cover the same seeds, on the same data and
-    target) and reports median epochs of the baseline over the other's, with a 95% paired
-    bootstrap interval and a paired Wilcoxon test, as `compare` does within one folder.
-    """
+    """Paired speed-up of one activation's runs over another's, across comparison folders."""
+    # Runs pair by seed (same seeds, data and target in both arms); the statistics are those of
+    # `compare` within one folder: ratio of median epochs, paired bootstrap interval, Wilcoxon.
     from bettiscope.paired import paired_speedup
     from bettiscope.storage import atomic_write_json, to_jsonable
 

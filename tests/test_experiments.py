@@ -523,11 +523,19 @@ def test_interrupted_continuation_resumes_where_it_stopped(tmp_path) -> None:
 
 
 def test_summary_numbers_keep_epoch_counts_whole() -> None:
-    from bettiscope.experiments import _fmt
+    from bettiscope.experiments import format_value
 
-    assert _fmt(3206.0) == "3206" and _fmt(1460.5) == "1460.5" and _fmt(92.0) == "92"
-    assert _fmt(0.1234) == "0.123" and _fmt(2.5e-05) == "2.5e-05" and _fmt(3e12) == "3e+12"
-    assert _fmt(float("inf")) == "inf" and _fmt(None) == "-"
+    assert (
+        format_value(3206.0) == "3206"
+        and format_value(1460.5) == "1460.5"
+        and format_value(92.0) == "92"
+    )
+    assert (
+        format_value(0.1234) == "0.123"
+        and format_value(2.5e-05) == "2.5e-05"
+        and format_value(3e12) == "3e+12"
+    )
+    assert format_value(float("inf")) == "inf" and format_value(None) == "-"
 
 
 def test_figure_title_names_the_data_set_variant() -> None:

@@ -1194,7 +1194,9 @@ def plot_betti_by_layer(
     return save_figure(fig, path)
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
+def format_value(value: Any, digits: int = 3) -> str:
+    """A number for a table cell: ``digits`` significant figures, but whole epochs in full
+    (3206, not 3.21e+03); "-" for None, "inf", "n/a" for NaN; other values as ``str``."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -1289,16 +1291,16 @@ def render_summary_md(results: dict[str, Any]) -> str:
             elif speed["speedup"] is None:  # NaN in JSON: both medians infinite
                 speed_text = "undefined (both missed)"
             else:
-                speed_text = (
-                    f"{_fmt(speed['speedup'])} [{_fmt(speed['low'])}, {_fmt(speed['high'])}]"
-                )
+                low, high = format_value(speed["low"]), format_value(speed["high"])
+                speed_text = f"{format_value(speed['speedup'])} [{low}, {high}]"
             wilcoxon = cell.get("wilcoxon_vs_relu")
             lines.append(
-                f"| {activation} | {_fmt(row['lr'])} | {cell['success_rate']:.0%} | "
-                f"{_fmt(cell['median_epochs'])} | {_fmt(row['seconds_per_epoch'])} | "
-                f"{speed_text} | {_fmt(wilcoxon['p_value']) if wilcoxon else '-'} | "
-                f"{_fmt(cell.get('prob_improvement_vs_relu'))} | "
-                f"{_fmt(row.get('final_train_acc_median'), 4)} |"
+                f"| {activation} | {format_value(row['lr'])} | {cell['success_rate']:.0%} | "
+                f"{format_value(cell['median_epochs'])} | "
+                f"{format_value(row['seconds_per_epoch'])} | "
+                f"{speed_text} | {format_value(wilcoxon['p_value']) if wilcoxon else '-'} | "
+                f"{format_value(cell.get('prob_improvement_vs_relu'))} | "
+                f"{format_value(row.get('final_train_acc_median'), 4)} |"
             )
         lines.append("")
     target = format_percent(config["target_train_acc"])
@@ -1309,17 +1311,18 @@ def render_summary_md(results: dict[str, Any]) -> str:
     lines.append("|---|" + "---|" * len(seeds))
     for activation, row in summary["activations"].items():
         values = row["train_target"]["epochs"]
-        lines.append(f"| {activation} | " + " | ".join(_fmt(v) for v in values) + " |")
+        lines.append(f"| {activation} | " + " | ".join(format_value(v) for v in values) + " |")
     lines.append("")
     mech = summary["mechanism"]
     lines += [
         "## Mechanism: Betti decay vs epochs",
         "",
         f"Spearman rho between the per-run Betti score (lower = simpler topology in the hidden "
-        f"layers at the last trace) and epochs-to-target: {_fmt(mech.get('spearman_rho'))} "
-        f"(p = {_fmt(mech.get('p_value'))}, n = {mech['n']}). Median score per activation: "
+        f"layers at the last trace) and epochs-to-target: {format_value(mech.get('spearman_rho'))} "
+        f"(p = {format_value(mech.get('p_value'))}, n = {mech['n']}). Median score per activation: "
         + ", ".join(
-            f"{a} {_fmt(r['betti_score_median'])}" for a, r in summary["activations"].items()
+            f"{a} {format_value(r['betti_score_median'])}"
+            for a, r in summary["activations"].items()
         )
         + ".",
         "",
@@ -1333,8 +1336,8 @@ def render_summary_md(results: dict[str, Any]) -> str:
         lines += ["| activation | lr | success | median epochs |", "|---|---|---|---|"]
         for activation, row in summary["at_relu_lr"].items():
             lines.append(
-                f"| {activation} | {_fmt(row['lr'])} | {row['success_rate']:.0%} | "
-                f"{_fmt(row['median_epochs'])} |"
+                f"| {activation} | {format_value(row['lr'])} | {row['success_rate']:.0%} | "
+                f"{format_value(row['median_epochs'])} |"
             )
         lines.append("")
     tuned = [a for a, v in summary["lrs"].items() if v.get("tuned")]
@@ -1347,12 +1350,16 @@ def render_summary_md(results: dict[str, Any]) -> str:
             "",
         ]
         grid = config["lr_grid"]
-        lines.append("| activation | " + " | ".join(_fmt(lr) for lr in grid) + " | chosen |")
+        lines.append(
+            "| activation | " + " | ".join(format_value(lr) for lr in grid) + " | chosen |"
+        )
         lines.append("|---|" + "---|" * (len(grid) + 1))
         for activation in tuned:
             info = summary["lrs"][activation]
             cells = [format_tuning_point(g) for g in info["grid"]]
-            lines.append(f"| {activation} | " + " | ".join(cells) + f" | {_fmt(info['lr'])} |")
+            lines.append(
+                f"| {activation} | " + " | ".join(cells) + f" | {format_value(info['lr'])} |"
+            )
         lines.append("")
         warnings = tuning_warnings(summary["lrs"])
         if warnings:

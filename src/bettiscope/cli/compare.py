@@ -236,6 +236,7 @@ def compare(
 
 def _render(results: dict[str, Any], out: Path) -> None:
     from bettiscope.experiments import format_percent, run_provenance, tuning_warnings
+    from bettiscope.experiments import format_value as fmt
 
     summary = results["summary"]
     table = Table(
@@ -252,15 +253,15 @@ def _render(results: dict[str, Any], out: Path) -> None:
         if speed is not None and speed["speedup"] is None:
             speed_text = "undefined (both missed)"
         elif speed is not None:
-            speed_text = f"{_g(speed['speedup'])} [{_g(speed['low'])}, {_g(speed['high'])}]"
+            speed_text = f"{fmt(speed['speedup'])} [{fmt(speed['low'])}, {fmt(speed['high'])}]"
         p = cell.get("wilcoxon_vs_relu", {}).get("p_value")
         table.add_row(
             activation,
-            _g(row["lr"]),
+            fmt(row["lr"]),
             f"{cell['success_rate']:.0%}",
-            _g(cell["median_epochs"]),
+            fmt(cell["median_epochs"]),
             speed_text,
-            _g(p),
+            fmt(p),
         )
     out_console.print(table)
     for text in tuning_warnings(summary["lrs"]):
@@ -279,11 +280,3 @@ def _render(results: dict[str, Any], out: Path) -> None:
             f"larger --max-epochs, --reuse {out} and a new --out."
         )
     out_console.print(f"Results: {out / 'results.json'}; summary: {out / 'summary.md'}")
-
-
-def _g(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    return f"{value:.3g}"

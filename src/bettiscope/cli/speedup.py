@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -24,14 +24,6 @@ def _arms(values: list[str], option: str) -> tuple[list[Path], str]:
     if len(names) > 1:
         fail(f"{option}: one activation per arm; got {', '.join(sorted(names))}.")
     return folders, names.pop()
-
-
-def _g(value: Any) -> str:
-    return "-" if value is None else f"{value:.3g}"
-
-
-def _epochs(value: float | None) -> str:
-    return "-" if value is None else f"{value:,g}"
 
 
 def speedup(
@@ -57,6 +49,7 @@ def speedup(
     """Paired speed-up of one activation's runs over another's, across comparison folders."""
     # Runs pair by seed (same seeds, data and target in both arms); the statistics are those of
     # `compare` within one folder: ratio of median epochs, paired bootstrap interval, Wilcoxon.
+    from bettiscope.experiments import format_value as fmt
     from bettiscope.paired import paired_speedup
     from bettiscope.storage import atomic_write_json, to_jsonable
 
@@ -89,13 +82,13 @@ def speedup(
             "; ".join(settings),
             ", ".join(f"{lr:g}" for lr in lrs),
             f"{described['successes']}/{len(result['seeds'])}",
-            _epochs(described["median_epochs"]),
+            fmt(described["median_epochs"]),
         )
     out_console.print(table)
     s = result["speedup"]
     out_console.print(
-        f"Speed-up of {other_activation} over {base_activation}: {_g(s['speedup'])} "
-        f"[{_g(s['low'])}, {_g(s['high'])}], Wilcoxon p = {_g(result['wilcoxon']['p_value'])}."
+        f"Speed-up of {other_activation} over {base_activation}: {fmt(s['speedup'])} "
+        f"[{fmt(s['low'])}, {fmt(s['high'])}], Wilcoxon p = {fmt(result['wilcoxon']['p_value'])}."
     )
     unfinished = [
         f["folder"]

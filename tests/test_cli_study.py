@@ -257,6 +257,13 @@ def test_compare_larger_budget_continues_earlier_runs(blobs, tmp_path) -> None:
     assert discard.exit_code == 0
     assert not list((tmp_path / "discard").glob("checkpoints/**/*.pt"))
     assert "used up" not in discard.stdout  # nothing kept to continue from
+    alone = runner.invoke(app, [*args(2, tmp_path / "alone"), "--no-relu-baseline"])
+    assert alone.exit_code == 0, alone.output
+    assert "no ReLU runs" in alone.stdout
+    assert {
+        r["activation"]
+        for r in json.loads((tmp_path / "alone" / "results.json").read_text())["runs"]
+    } == {"tanh"}
 
 
 def test_compare_full_budget_trains_past_the_target(blobs, tmp_path) -> None:

@@ -560,3 +560,25 @@ def test_figure_title_names_the_data_set_variant() -> None:
     assert figure_title("D-II", wide).startswith("D-II, width 50, depth 10, uniform biases: 10")
     naitzat = CompareConfig(dataset="D-II", activations=["relu"], task_options={"width": 15})
     assert figure_title("D-II", naitzat).startswith("D-II: 10 seeds")
+
+
+def test_comparison_without_relu_baseline_is_one_arm_for_paired_speedup(tmp_path) -> None:
+    from bettiscope.paired import paired_speedup
+
+    both = run_compare(_config(lr_grid=[0.03]), tmp_path / "both")
+    alone = run_compare(_config(lr_grid=[0.03], relu_baseline=False), tmp_path / "alone")
+    assert {r["activation"] for r in alone["runs"]} == {"tanh"}
+    assert not list((tmp_path / "alone" / "runs").glob("*relu*"))
+    tanh = alone["summary"]["activations"]["tanh"]["train_target"]
+    assert "speedup_vs_relu" not in tanh and "wilcoxon_vs_relu" not in tanh
+    assert tanh["epochs"] == both["summary"]["activations"]["tanh"]["train_target"]["epochs"]
+    assert "- (no ReLU runs)" in (tmp_path / "alone" / "summary.md").read_text()
+    assert "no ReLU runs" in (tmp_path / "alone" / "report.html").read_text()
+    # the one-arm folder pairs with another folder's ReLU exactly as within one folder
+    across = paired_speedup(tmp_path / "both", "relu", tmp_path / "alone", "tanh", resamples=500)
+    within = both["summary"]["activations"]["tanh"]["train_target"]["speedup_vs_relu"]
+    assert across["speedup"]["speedup"] == within["speedup"]
+    with pytest.raises(ValueError, match="relu_lr_runs needs relu"):
+        _config(relu_baseline=False, relu_lr_runs=True)
+    with pytest.raises(ValueError, match="no activation to run"):
+        _config(relu_baseline=False, activations=[" "])

@@ -63,13 +63,16 @@ __all__ = [
     "choose_lrs",
     "evaluation_specs",
     "execute_run",
+    "format_value",
     "mlp_task",
+    "paired_wilcoxon",
     "plot_betti_by_layer",
     "plot_fraction_converged",
     "register_task",
     "render_summary_md",
     "run_compare",
     "speedup_interval",
+    "speedup_text",
     "summarise",
     "tuning_specs",
     "tuning_warnings",
@@ -363,7 +366,8 @@ class CompareConfig:
     dataset : str
         Data set name or point-cloud file.
     activations : list of str
-        Registry names; "relu" is added (the baseline) if missing.
+        Registry names; "relu" is added (the baseline) if missing, unless ``relu_baseline`` is
+        False.
     seeds : int, default=10
         Paired evaluation seeds ``first_seed .. first_seed + seeds - 1``.
     first_seed : int, default=0
@@ -382,6 +386,11 @@ class CompareConfig:
         Betti traces at epoch 0, every ``trace_every`` epochs and at the end (0 = start and end).
     relu_lr_runs : bool, default=False
         Also evaluate every activation at ReLU's tuned learning rate (protocol item 5).
+    relu_baseline : bool, default=True
+        Add ReLU, the baseline every speed-up is measured against. False runs only the given
+        activations (no speed-up columns): for an arm that is compared with another folder's
+        by :func:`bettiscope.paired.paired_speedup` (``bettiscope speedup``), where the ReLU
+        runs would be wasted time.
     stop_at_target : bool, default=True
         Stop each run once its targets are reached. False trains every run for the whole
         budget (the Naitzat study's fixed 12,000 steps), still recording the first epoch at
@@ -409,6 +418,7 @@ class CompareConfig:
     target_val_acc: float | None = None
     trace_every: int = 25
     relu_lr_runs: bool = False
+    relu_baseline: bool = True
     stop_at_target: bool = True
     task_kind: str | None = None
     task_options: dict[str, Any] = field(default_factory=dict)
@@ -428,10 +438,15 @@ class CompareConfig:
                 except (ValueError, TypeError) as error:
                     raise ValueError(f"compare: activation {text!r}: {error}") from None
                 names.append(activation_name(text))
-        if "relu" not in names:
+        if self.relu_baseline and "relu" not in names:
             names.append("relu")  # the baseline every speed-up is measured against
         self.activations = list(dict.fromkeys(names))
         checks = [
+            (bool(self.activations), "no activation to run (relu_baseline is off)"),
+            (
+                not self.relu_lr_runs or "relu" in self.activations,
+                "relu_lr_runs needs relu among the activations (its lr is the one used)",
+            ),
             (self.seeds >= 1, f"seeds must be >= 1; got {self.seeds}"),
             (self.tuning_seeds >= 1, f"tuning_seeds must be >= 1; got {self.tuning_seeds}"),
             (self.max_epochs >= 1, f"max_epochs must be >= 1; got {self.max_epochs}"),
@@ -950,7 +965,10 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
     targets = ["epochs_to_train_target"]
     if config.target_val_acc is not None:
         targets += ["epochs_to_val_target", "epochs_to_target"]
-    relu = {key: epochs_of("relu", key) for key in targets}
+    # without ReLU (relu_baseline=False) there is nothing to measure a speed-up against
+    relu = (
+        {key: epochs_of("relu", key) for key in targets} if "relu" in config.activations else None
+    )
     for activation in config.activations:
         runs = [r for r in evaluation if r["activation"] == activation]
         row: dict[str, Any] = {
@@ -986,7 +1004,7 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
                     else row["seconds_per_epoch"] * float(np.median(epochs))
                 ),
             }
-            if activation != "relu":
+            if relu is not None and activation != "relu":
                 row[label]["speedup_vs_relu"] = speedup_interval(
                     relu[key], epochs, resamples=config.bootstrap
                 )
@@ -1210,6 +1228,23 @@ def format_value(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def speedup_text(
+    cell: dict[str, Any], activation: str, number: Callable[[Any], str] = format_value
+) -> str:
+    """The speed-up column of a comparison table for one activation and target.
+
+    ``cell`` is ``summary["activations"][activation][target]`` of ``results.json``; the text is
+    "x [low, high]" with ``number`` formatting each value, "baseline" for ReLU, "undefined (both
+    missed)" where both medians are infinite, "- (no ReLU runs)" in a comparison without ReLU.
+    """
+    speed = cell.get("speedup_vs_relu")
+    if speed is None:
+        return "baseline" if activation == "relu" else "- (no ReLU runs)"
+    if speed["speedup"] is None:  # NaN in JSON: both medians infinite
+        return "undefined (both missed)"
+    return f"{number(speed['speedup'])} [{number(speed['low'])}, {number(speed['high'])}]"
+
+
 def figure_title(name: str, config: CompareConfig) -> str:
     """Figure title: :func:`bettiscope.report.setting_label`, the seeds and the budget."""
     from bettiscope.report import setting_label
@@ -1285,14 +1320,7 @@ def render_summary_md(results: dict[str, Any]) -> str:
         ]
         for activation, row in summary["activations"].items():
             cell = row[label]
-            speed = cell.get("speedup_vs_relu")
-            if speed is None:
-                speed_text = "baseline"
-            elif speed["speedup"] is None:  # NaN in JSON: both medians infinite
-                speed_text = "undefined (both missed)"
-            else:
-                low, high = format_value(speed["low"]), format_value(speed["high"])
-                speed_text = f"{format_value(speed['speedup'])} [{low}, {high}]"
+            speed_text = speedup_text(cell, activation)
             wilcoxon = cell.get("wilcoxon_vs_relu")
             lines.append(
                 f"| {activation} | {format_value(row['lr'])} | {cell['success_rate']:.0%} | "

@@ -352,14 +352,14 @@ def _number_or_dash(value: float | str | None) -> str:
     return value if isinstance(value, str) else _format_number(value)
 
 
-def _speedup_cell(cell: dict[str, Any]) -> Any:
+def _speedup_cell(cell: dict[str, Any], activation: str) -> Any:
+    from bettiscope.experiments import speedup_text
+
+    text = speedup_text(cell, activation, _number_or_dash)
     speed = cell.get("speedup_vs_relu")
-    if speed is None:
-        return {"text": "baseline", "tone": "muted"}
-    value, low, high = speed.get("speedup"), speed.get("low"), speed.get("high")
-    if value is None:
-        return {"text": "undefined (both missed)", "tone": "muted"}
-    text = f"{_number_or_dash(value)} [{_number_or_dash(low)}, {_number_or_dash(high)}]"
+    if speed is None or speed.get("speedup") is None:
+        return {"text": text, "tone": "muted"}
+    low, high = speed.get("low"), speed.get("high")
     low_value = float(low) if low is not None else None  # float("inf") reads JSON's "inf"
     high_value = float(high) if high is not None else None
     tone = ""
@@ -431,7 +431,7 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
                     row["lr"],
                     f"{cell['success_rate']:.0%}",
                     cell["median_epochs"],
-                    _speedup_cell(cell),
+                    _speedup_cell(cell, activation),
                     wilcoxon.get("p_value"),
                     cell.get("prob_improvement_vs_relu"),
                     row["seconds_per_epoch"],

@@ -50,8 +50,8 @@ def compare(
     activations: Annotated[
         str,
         typer.Option(
-            help="Comma-separated activations, e.g. relu,tanh,fold(slope=0.25); relu is always "
-            "included."
+            help="Comma-separated activations, e.g. relu,tanh,fold(slope=0.25); relu is "
+            "added unless --no-relu-baseline."
         ),
     ] = "proposed,relu,leaky_relu,tanh",
     seeds: Annotated[
@@ -77,6 +77,14 @@ def compare(
     relu_lr_runs: Annotated[
         bool, typer.Option("--relu-lr-runs", help="Also run every activation at ReLU's lr.")
     ] = False,
+    relu_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--relu-baseline/--no-relu-baseline",
+            help="Add ReLU, the baseline of every speed-up. --no-relu-baseline runs only the "
+            "given activations, e.g. one arm for `bettiscope speedup` across folders.",
+        ),
+    ] = True,
     stop_at_target: Annotated[
         bool,
         typer.Option(
@@ -206,6 +214,7 @@ def compare(
             target_val_acc=target_val_acc,
             trace_every=trace_every,
             relu_lr_runs=relu_lr_runs,
+            relu_baseline=relu_baseline,
             stop_at_target=stop_at_target,
             task_kind=kind,
             task_options=options,
@@ -235,7 +244,7 @@ def compare(
 
 
 def _render(results: dict[str, Any], out: Path) -> None:
-    from bettiscope.experiments import format_percent, run_provenance, tuning_warnings
+    from bettiscope.experiments import format_percent, run_provenance, speedup_text, tuning_warnings
     from bettiscope.experiments import format_value as fmt
 
     summary = results["summary"]
@@ -248,12 +257,7 @@ def _render(results: dict[str, Any], out: Path) -> None:
         table.add_column(column, justify="left" if column == "activation" else "right")
     for activation, row in summary["activations"].items():
         cell = row["train_target"]
-        speed = cell.get("speedup_vs_relu")
-        speed_text = "baseline"
-        if speed is not None and speed["speedup"] is None:
-            speed_text = "undefined (both missed)"
-        elif speed is not None:
-            speed_text = f"{fmt(speed['speedup'])} [{fmt(speed['low'])}, {fmt(speed['high'])}]"
+        speed_text = speedup_text(cell, activation)
         p = cell.get("wilcoxon_vs_relu", {}).get("p_value")
         table.add_row(
             activation,

@@ -26,11 +26,13 @@ def _folder(
     max_epochs: int = 100,
     dataset: str = "D-I",
     target_val_acc: float | None = None,
+    final: dict[int, float | None] | None = None,
     **options: object,
 ) -> Path:
     """A finished comparison folder holding only what paired_speedup reads."""
     runs = [
         {
+            "final_train_acc": None if final is None else final[seed],
             "phase": "eval",
             "activation": name,
             "seed": seed,
@@ -99,6 +101,26 @@ def test_different_budgets_are_judged_at_the_smallest(tmp_path) -> None:
     assert result["baseline"]["successes"] == 1
 
 
+def test_final_accuracy_compares_arms_that_both_miss(tmp_path) -> None:
+    misses = {s: None for s in range(6)}
+    base_acc = {0: 0.99, 1: 0.98, 2: 0.995, 3: 0.97, 4: 0.99, 5: None}
+    mine_acc = {0: 0.96, 1: 0.95, 2: 0.97, 3: 0.96, 4: 0.93, 5: 0.9}
+    baseline = _folder(tmp_path / "a", "relu", misses, final=base_acc)
+    other = _folder(tmp_path / "b", "proposed", misses, final=mine_acc)
+    result = paired_speedup(baseline, "relu", other, "proposed", resamples=200)
+    assert result["speedup"]["speedup"] is None or np.isnan(result["speedup"]["speedup"])
+    test = result["final_train_acc_test"]
+    differences = [mine_acc[s] - base_acc[s] for s in range(5)]  # seed 5 has no baseline value
+    assert test["n"] == 5 and test["median_difference"] == pytest.approx(np.median(differences))
+    assert test["p_value"] == pytest.approx(wilcoxon(differences).pvalue)
+    assert result["baseline"]["final_train_acc"][5] is None
+    assert result["other"]["final_train_acc_median"] == pytest.approx(0.955)
+    same = paired_speedup(baseline, "relu", baseline, "relu", resamples=200)
+    assert same["final_train_acc_test"]["p_value"] == 1.0  # every pair tied
+    shorter = _folder(tmp_path / "c", "proposed", misses, final=mine_acc, max_epochs=50)
+    assert paired_speedup(baseline, "relu", shorter, "proposed")["final_train_acc_test"] is None
+
+
 def test_bad_input_is_refused_with_the_reason(tmp_path) -> None:
     seeds = {0: 10, 1: 20, 2: 30}
     a = _folder(tmp_path / "a", "relu", seeds)
@@ -148,6 +170,7 @@ def test_speedup_command_on_real_comparisons(tmp_path) -> None:
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Speed-up of proposed over relu" in result.stdout
+    assert "Final training accuracy, proposed minus relu" in " ".join(result.stdout.split())
     written = json.loads(out.read_text())
     runs = json.loads((tmp_path / "uniform" / "results.json").read_text())["runs"]
     expected = [

@@ -109,6 +109,30 @@ def _load_arm(folders: Sequence[str | Path], activation: str, target: str) -> di
     return {"activation": activation, "runs": by_seed, "folders": configs}
 
 
+def _final_accuracy_test(
+    base: Sequence[float | None], other: Sequence[float | None]
+) -> dict[str, Any] | None:
+    """Paired two-sided Wilcoxon test on final training accuracies (pairs with both values).
+
+    The secondary outcome where epochs cannot tell the arms apart (both miss the target in
+    most seeds): which arm got further within the same budget.
+    """
+    from scipy.stats import wilcoxon
+
+    pairs = [(b, o) for b, o in zip(base, other, strict=True) if b is not None and o is not None]
+    if not pairs:
+        return None
+    differences = np.array([o - b for b, o in pairs])
+    tied = bool(np.all(differences == 0))
+    return {
+        "n": len(pairs),
+        "median_difference": float(np.median(differences)),
+        # all pairs equal: no evidence either way (scipy refuses the test)
+        "p_value": 1.0 if tied else float(wilcoxon(differences).pvalue),
+        "alternative": "two-sided",
+    }
+
+
 def _check_comparable(arms: Sequence[dict[str, Any]], target: str) -> None:
     """Both arms trained on the same data towards the same target, or a clear error."""
     folders = [f for arm in arms for f in arm["folders"]]
@@ -161,8 +185,11 @@ def paired_speedup(
         the 95% paired bootstrap interval), ``wilcoxon`` (paired test, a miss ranked worst),
         ``prob_improvement``, ``seeds``, ``budget`` (epochs; where the folders' budgets differ
         every run is judged at the smallest, later successes counting as misses), and per arm
-        its folders, settings, learning rates, epochs per seed (None = missed), successes and
-        median; plus ``config`` (these arguments) and ``environment`` (library versions).
+        its folders, settings, learning rates, epochs per seed (None = missed), successes,
+        median, and final training accuracy per seed and its median; ``final_train_acc_test``
+        (paired two-sided Wilcoxon on the final training accuracies, other minus baseline: the
+        secondary outcome when both arms miss; None when the budgets differ); plus ``config``
+        (these arguments) and ``environment`` (library versions).
 
     Raises
     ------
@@ -203,9 +230,14 @@ def paired_speedup(
         return np.array([math.inf if v is None or v > budget else float(v) for v in values])
 
     base, mine = epochs(arms[0]), epochs(arms[1])
+    budgets_differ = len({f["max_epochs"] for arm in arms for f in arm["folders"]}) > 1
     described = []
+    finals = []
     for arm, values in zip(arms, (base, mine), strict=True):
         median = float(np.median(values))
+        final = [arm["runs"][s].get("final_train_acc") for s in seeds]
+        finals.append(final)
+        known = [a for a in final if a is not None]
         described.append(
             {
                 "activation": arm["activation"],
@@ -213,6 +245,8 @@ def paired_speedup(
                 "epochs": [None if math.isinf(e) else int(e) for e in values],
                 "successes": int(np.isfinite(values).sum()),
                 "median_epochs": None if math.isinf(median) else median,
+                "final_train_acc": final,
+                "final_train_acc_median": float(np.median(known)) if known else None,
             }
         )
     return {
@@ -227,11 +261,13 @@ def paired_speedup(
         },
         "seeds": seeds,
         "budget": budget,
-        "budgets_differ": len({f["max_epochs"] for arm in arms for f in arm["folders"]}) > 1,
+        "budgets_differ": budgets_differ,
         "baseline": described[0],
         "other": described[1],
         "speedup": speedup_interval(base, mine, resamples=resamples, seed=seed),
         "wilcoxon": paired_wilcoxon(base, mine, budget),
         "prob_improvement": probability_of_improvement(base, mine),
+        # final accuracies after different budgets do not compare
+        "final_train_acc_test": None if budgets_differ else _final_accuracy_test(*finals),
         "environment": environment_info(),
     }

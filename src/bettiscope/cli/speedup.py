@@ -70,7 +70,16 @@ def speedup(
         caption="speed-up = median epochs (baseline) / median epochs (other); 95% paired "
         "bootstrap interval; paired Wilcoxon p",
     )
-    for column in ("arm", "activation", "setting", "lr", "reached", "median epochs"):
+    columns = (
+        "arm",
+        "activation",
+        "setting",
+        "lr",
+        "reached",
+        "median epochs",
+        "final acc (median)",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column in ("arm", "setting") else "right")
     for arm in ("baseline", "other"):
         described = result[arm]
@@ -83,6 +92,7 @@ def speedup(
             ", ".join(f"{lr:g}" for lr in lrs),
             f"{described['successes']}/{len(result['seeds'])}",
             fmt(described["median_epochs"]),
+            fmt(described["final_train_acc_median"], 4),
         )
     out_console.print(table)
     s = result["speedup"]
@@ -90,6 +100,13 @@ def speedup(
         f"Speed-up of {other_activation} over {base_activation}: {fmt(s['speedup'])} "
         f"[{fmt(s['low'])}, {fmt(s['high'])}], Wilcoxon p = {fmt(result['wilcoxon']['p_value'])}."
     )
+    final = result["final_train_acc_test"]
+    if final is not None:
+        out_console.print(
+            f"Final training accuracy, {other_activation} minus {base_activation}: median "
+            f"difference {fmt(final['median_difference'], 4)} over {final['n']} pairs, Wilcoxon "
+            f"p = {fmt(final['p_value'])} (two-sided)."
+        )
     unfinished = [
         f["folder"]
         for arm in ("baseline", "other")

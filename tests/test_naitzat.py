@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bettiscope.naitzat import PUBLISHED, published_comparison, render_published_md
+from bettiscope.naitzat import (
+    PUBLISHED,
+    ordering_verdict,
+    published_comparison,
+    render_published_md,
+)
 
 
 def _means(b0: list[float], b1: list[float] | None = None, n: int = 5) -> dict:
@@ -57,6 +62,11 @@ def test_falls_back_to_all_networks_and_covers_beta_1_on_d_ii() -> None:
     assert {r["dim"] for r in leaky} == {0, 1}
     assert all(r["networks"] == "all" and r["n"] == 3 for r in leaky)
     assert table["ordering"][1]["measured"] == ["relu", "leaky_relu"]
+    # relu's sums come from well-trained nets, leaky ReLU's from all: the verdict says so
+    assert table["ordering"][0]["all_networks"] == ["leaky_relu"]
+    text = " ".join(render_published_md(table))
+    assert "leaky_relu had no well-trained network" in text
+    assert ordering_verdict({"reproduced": True, "all_networks": []}) == "reproduced"
 
 
 def test_nothing_to_compare() -> None:

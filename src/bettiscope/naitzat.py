@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ACTIVATIONS", "PUBLISHED", "published_comparison", "render_published_md"]
+__all__ = [
+    "ACTIVATIONS",
+    "PUBLISHED",
+    "ordering_verdict",
+    "published_comparison",
+    "render_published_md",
+]
 
 #: The study's activations, in its published order of Betti decay (fastest first).
 ACTIVATIONS = ("relu", "leaky_relu", "tanh")
@@ -86,7 +92,8 @@ def published_comparison(
     dict or None
         ``{"dataset", "dims", "rows": [{"activation", "dim", "networks" ("well-trained" or
         "all"), "n", "measured", "published", "measured_hidden_sum", "published_hidden_sum"}],
-        "ordering": {dim: {"measured": [...], "published": [...], "reproduced": bool}}}``;
+        "ordering": {dim: {"measured": [...], "published": [...], "reproduced": bool,
+        "all_networks": [activations whose row averages all networks]}}}``;
         None when the data set has no published values, the layer count differs from the
         study's 11 point clouds, or fewer than two of ReLU, leaky ReLU and tanh were run.
     """
@@ -133,6 +140,12 @@ def published_comparison(
             "measured": order,
             "published": sorted(expected, key=lambda a: published_sums[a] or 0.0),
             "reproduced": order == expected and len(order) >= 2,
+            # rows that had to average all networks are not the study's measurement
+            "all_networks": [
+                r["activation"]
+                for r in rows
+                if r["dim"] == dim and r["networks"] == "all" and r["activation"] in measured
+            ],
         }
     if not rows:
         return None
@@ -141,6 +154,20 @@ def published_comparison(
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def ordering_verdict(info: dict[str, Any]) -> str:
+    """ "reproduced" or "NOT reproduced" for one entry of ``published_comparison()["ordering"]``,
+    qualified when a row had no well-trained network (so its mean is of all networks, which
+    is not what the study averaged)."""
+    verdict = "reproduced" if info["reproduced"] else "NOT reproduced"
+    fallback = info.get("all_networks") or []
+    if fallback:
+        verdict += (
+            f", but {', '.join(fallback)} had no well-trained network (mean of all networks, "
+            "not the study's measurement)"
+        )
+    return verdict
 
 
 def render_published_md(table: dict[str, Any]) -> list[str]:
@@ -167,11 +194,10 @@ def render_published_md(table: dict[str, Any]) -> list[str]:
         )
     lines.append("")
     for dim, info in sorted(table["ordering"].items()):
-        verdict = "reproduced" if info["reproduced"] else "NOT reproduced"
         lines.append(
             f"- beta_{dim}, hidden-layer sums from fastest to slowest decay: measured "
             f"{' < '.join(info['measured'])}; published {' < '.join(info['published'])}: "
-            f"ordering {verdict}."
+            f"ordering {ordering_verdict(info)}."
         )
     lines.append("")
     return lines

@@ -486,6 +486,8 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
     tables = []
     published = summary.get("published")
     if published:
+        from bettiscope.naitzat import ordering_verdict
+
         rows = []
         for row in published["rows"]:
             which = "" if row["networks"] == "well-trained" else ", all nets"
@@ -498,8 +500,7 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
                 + [row["published_hidden_sum"]]
             )
         ordering = "; ".join(
-            f"beta_{dim}: measured {' < '.join(info['measured'])} "
-            f"({'reproduced' if info['reproduced'] else 'NOT reproduced'})"
+            f"beta_{dim}: measured {' < '.join(info['measured'])} ({ordering_verdict(info)})"
             for dim, info in sorted(published["ordering"].items())
         )
         tables.append(

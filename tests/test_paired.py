@@ -117,6 +117,10 @@ def test_final_accuracy_compares_arms_that_both_miss(tmp_path) -> None:
     assert result["other"]["final_train_acc_median"] == pytest.approx(0.955)
     same = paired_speedup(baseline, "relu", baseline, "relu", resamples=200)
     assert same["final_train_acc_test"]["p_value"] == 1.0  # every pair tied
+    printed = runner.invoke(app, ["speedup", "--baseline", f"{baseline}:relu",
+                                  "--other", f"{other}:proposed"])  # fmt: skip
+    assert printed.exit_code == 0, printed.output
+    assert "proposed over relu: undefined (both medians missed)" in " ".join(printed.stdout.split())
     shorter = _folder(tmp_path / "c", "proposed", misses, final=mine_acc, max_epochs=50)
     assert paired_speedup(baseline, "relu", shorter, "proposed")["final_train_acc_test"] is None
 

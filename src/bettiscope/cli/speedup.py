@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bettiscope.cli._common import fail, out_console, user_errors
@@ -96,9 +98,15 @@ def speedup(
         )
     out_console.print(table)
     s = result["speedup"]
+    ratio = s["speedup"]
+    if ratio is None or math.isnan(ratio):  # both medians are misses
+        interval = "undefined (both medians missed)"
+    else:
+        # escaped: Rich would take "[n/a, inf]" for a style tag and drop it
+        interval = escape(f"{fmt(ratio)} [{fmt(s['low'])}, {fmt(s['high'])}]")
     out_console.print(
-        f"Speed-up of {other_activation} over {base_activation}: {fmt(s['speedup'])} "
-        f"[{fmt(s['low'])}, {fmt(s['high'])}], Wilcoxon p = {fmt(result['wilcoxon']['p_value'])}."
+        f"Speed-up of {other_activation} over {base_activation}: {interval}, "
+        f"Wilcoxon p = {fmt(result['wilcoxon']['p_value'])}."
     )
     final = result["final_train_acc_test"]
     if final is not None:

@@ -363,3 +363,26 @@ def test_sigterm_stops_compare_and_its_workers(tmp_path) -> None:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def test_compare_table_keeps_open_ended_intervals(tmp_path, capsys) -> None:
+    # Rich reads "[inf, inf]" as a style tag; the console table must still show it
+    from bettiscope.cli.compare import _render
+
+    def cell(epochs, speed=None):
+        cell = {"success_rate": 1.0, "median_epochs": epochs}
+        if speed is not None:
+            cell["speedup_vs_relu"] = {"speedup": speed[0], "low": speed[1], "high": speed[2]}
+            cell["wilcoxon_vs_relu"] = {"p_value": 0.002}
+        return cell
+
+    summary = {
+        "activations": {
+            "relu": {"lr": 0.003, "train_target": cell(None)},
+            "proposed": {"lr": 0.003, "train_target": cell(1460, (float("inf"),) * 3)},
+        },
+        "lrs": {"relu": {"lr": 0.003}, "proposed": {"lr": 0.003}},
+    }
+    results = {"config": {"target_train_acc": 1.0, "dataset": "nested-shells"}, "runs": []}
+    _render({**results, "summary": summary}, tmp_path)
+    assert "inf [inf, inf]" in capsys.readouterr().out

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bettiscope.cli._common import (
@@ -257,7 +258,8 @@ def _render(results: dict[str, Any], out: Path) -> None:
         table.add_column(column, justify="left" if column == "activation" else "right")
     for activation, row in summary["activations"].items():
         cell = row["train_target"]
-        speed_text = speedup_text(cell, activation)
+        # escaped: Rich takes "[inf, inf]" for a style tag and drops it
+        speed_text = escape(speedup_text(cell, activation))
         p = cell.get("wilcoxon_vs_relu", {}).get("p_value")
         table.add_row(
             activation,

@@ -157,9 +157,11 @@ def _fmt(value: float | None) -> str:
 
 
 def ordering_verdict(info: dict[str, Any]) -> str:
-    """ "reproduced" or "NOT reproduced" for one entry of ``published_comparison()["ordering"]``,
-    qualified when a row had no well-trained network (so its mean is of all networks, which
-    is not what the study averaged)."""
+    """Verdict on one entry of ``published_comparison()["ordering"]``.
+
+    "reproduced" or "NOT reproduced", qualified when a row had no well-trained network (its
+    mean is then of all networks, which is not what the study averaged).
+    """
     verdict = "reproduced" if info["reproduced"] else "NOT reproduced"
     fallback = info.get("all_networks") or []
     if fallback:

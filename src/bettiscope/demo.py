@@ -381,10 +381,11 @@ def _speedup_text(speedup: dict[str, Any] | None) -> Any:
             return "\u221e"
         return f"{float(value):.2g}"
 
-    point = speedup.get("speedup")
-    if point is None:
+    from bettiscope.experiments import format_interval
+
+    text = format_interval(speedup, number)
+    if text is None:
         return {"text": "undefined (both missed)", "tone": "muted"}
-    text = f"{number(point)} [{number(speedup.get('low'))}, {number(speedup.get('high'))}]"
     low = speedup.get("low")
     if low is not None and low != "inf" and float(low) > 1:
         return {"text": text, "tone": "good"}

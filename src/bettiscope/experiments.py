@@ -63,6 +63,7 @@ __all__ = [
     "choose_lrs",
     "evaluation_specs",
     "execute_run",
+    "format_interval",
     "format_value",
     "mlp_task",
     "paired_wilcoxon",
@@ -1228,21 +1229,31 @@ def format_value(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def format_interval(
+    speed: dict[str, Any], number: Callable[[Any], str] = format_value
+) -> str | None:
+    """``"x [low, high]"`` for a :func:`speedup_interval` result, ``number`` formatting each
+    value; None where the speed-up is undefined (both medians infinite: NaN, or None as JSON
+    stores it)."""
+    point = speed.get("speedup")
+    if point is None or (isinstance(point, float) and math.isnan(point)):
+        return None
+    return f"{number(point)} [{number(speed.get('low'))}, {number(speed.get('high'))}]"
+
+
 def speedup_text(
     cell: dict[str, Any], activation: str, number: Callable[[Any], str] = format_value
 ) -> str:
     """The speed-up column of a comparison table for one activation and target.
 
     ``cell`` is ``summary["activations"][activation][target]`` of ``results.json``; the text is
-    "x [low, high]" with ``number`` formatting each value, "baseline" for ReLU, "undefined (both
-    missed)" where both medians are infinite, "- (no ReLU runs)" in a comparison without ReLU.
+    :func:`format_interval`'s, "baseline" for ReLU, "undefined (both missed)" where both
+    medians are infinite, "- (no ReLU runs)" in a comparison without ReLU.
     """
     speed = cell.get("speedup_vs_relu")
     if speed is None:
         return "baseline" if activation == "relu" else "- (no ReLU runs)"
-    if speed["speedup"] is None:  # NaN in JSON: both medians infinite
-        return "undefined (both missed)"
-    return f"{number(speed['speedup'])} [{number(speed['low'])}, {number(speed['high'])}]"
+    return format_interval(speed, number) or "undefined (both missed)"
 
 
 def figure_title(name: str, config: CompareConfig) -> str:

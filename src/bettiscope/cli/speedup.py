@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +50,7 @@ def speedup(
     """Paired speed-up of one activation's runs over another's, across comparison folders."""
     # Runs pair by seed (same seeds, data and target in both arms); the statistics are those of
     # `compare` within one folder: ratio of median epochs, paired bootstrap interval, Wilcoxon.
+    from bettiscope.experiments import format_interval
     from bettiscope.experiments import format_value as fmt
     from bettiscope.paired import paired_speedup
     from bettiscope.storage import atomic_write_json, to_jsonable
@@ -97,13 +97,9 @@ def speedup(
             fmt(described["final_train_acc_median"], 4),
         )
     out_console.print(table)
-    s = result["speedup"]
-    ratio = s["speedup"]
-    if ratio is None or math.isnan(ratio):  # both medians are misses
-        interval = "undefined (both medians missed)"
-    else:
-        # escaped: Rich would take "[n/a, inf]" for a style tag and drop it
-        interval = escape(f"{fmt(ratio)} [{fmt(s['low'])}, {fmt(s['high'])}]")
+    text = format_interval(result["speedup"])
+    # escaped: Rich would take "[inf, inf]" for a style tag and drop it
+    interval = "undefined (both medians missed)" if text is None else escape(text)
     out_console.print(
         f"Speed-up of {other_activation} over {base_activation}: {interval}, "
         f"Wilcoxon p = {fmt(result['wilcoxon']['p_value'])}."

@@ -278,11 +278,17 @@ def _render(results: dict[str, Any], out: Path) -> None:
             f"Evaluation runs from earlier folders: {imported} copied, {len(continued)} "
             "continued from a smaller budget."
         )
-    used_up = sum(1 for r in results["runs"] if r.get("stopped") == "budget")
-    if used_up and (out / "checkpoints" / "final").is_dir():
+    # Under --full-budget every run uses up its budget by design; only the misses need more.
+    missed = sum(
+        1
+        for r in results["runs"]
+        if r.get("stopped") == "budget" and r.get("epochs_to_target") is None
+    )
+    if missed and (out / "checkpoints" / "final").is_dir():
         out_console.print(
-            f"{used_up} evaluation runs used up the {results['config']['max_epochs']}-epoch "
-            f"budget. To give them more epochs without starting again: the same command with a "
-            f"larger --max-epochs, --reuse {out} and a new --out."
+            f"{missed} evaluation runs missed the target within the "
+            f"{results['config']['max_epochs']}-epoch budget. To give them more epochs without "
+            f"starting again: the same command with a larger --max-epochs, --reuse {out} and a "
+            "new --out."
         )
     out_console.print(f"Results: {out / 'results.json'}; summary: {out / 'summary.md'}")

@@ -16,6 +16,8 @@ from bettiscope.experiments import (
     choose_lrs,
     evaluation_specs,
     execute_run,
+    format_interval,
+    interval_tone,
     probability_of_improvement,
     register_task,
     run_compare,
@@ -362,6 +364,29 @@ def test_speedup_interval_with_baseline_misses_is_open_ended() -> None:
     result = speedup_interval(relu, other, resamples=2000)
     assert result["speedup"] == pytest.approx(np.median(relu) / np.median(other))
     assert result["high"] == math.inf and result["low"] > 1.0
+
+
+def test_interval_text_and_tone_read_json_and_float_bounds_alike() -> None:
+    # an interval that excludes 1 from above is "good" even when its bounds are infinite
+    everywhere = {"speedup": "inf", "low": "inf", "high": "inf"}
+    assert interval_tone(everywhere) == "good"
+    assert interval_tone({"speedup": 2.0, "low": 1.2, "high": math.inf}) == "good"
+    assert interval_tone({"speedup": 0.5, "low": 0.3, "high": 0.8}) == "bad"
+    assert interval_tone({"speedup": 1.0, "low": 0.7, "high": 1.4}) == ""
+    undefined = {"speedup": None, "low": None, "high": None}
+    assert interval_tone(undefined) == "" and format_interval(undefined) is None
+    assert interval_tone({"speedup": math.nan, "low": math.nan, "high": math.nan}) == ""
+    assert format_interval({"speedup": 2.0, "low": 1.5, "high": 3.0}, str) == "2.0 [1.5, 3.0]"
+
+
+def test_demo_and_report_colour_an_infinite_speed_up_green() -> None:
+    from bettiscope.demo import _speedup_text
+    from bettiscope.report import _speedup_cell
+
+    record = {"speedup": "inf", "low": "inf", "high": "inf"}
+    assert _speedup_text(record)["tone"] == "good"
+    assert _speedup_cell({"speedup_vs_relu": record}, "proposed")["tone"] == "good"
+    assert _speedup_text({"speedup": 1.0, "low": 0.5, "high": 2.0}) == "1 [0.5, 2]"
 
 
 def test_every_series_of_a_twelve_activation_plot_looks_different() -> None:

@@ -381,18 +381,13 @@ def _speedup_text(speedup: dict[str, Any] | None) -> Any:
             return "\u221e"
         return f"{float(value):.2g}"
 
-    from bettiscope.experiments import format_interval
+    from bettiscope.experiments import format_interval, interval_tone
 
     text = format_interval(speedup, number)
     if text is None:
         return {"text": "undefined (both missed)", "tone": "muted"}
-    low = speedup.get("low")
-    if low is not None and low != "inf" and float(low) > 1:
-        return {"text": text, "tone": "good"}
-    high = speedup.get("high")
-    if high is not None and high != "inf" and float(high) < 1:
-        return {"text": text, "tone": "bad"}
-    return text
+    tone = interval_tone(speedup)
+    return {"text": text, "tone": tone} if tone else text
 
 
 def stage_compare(ctx: RunContext) -> dict[str, Any]:

@@ -1241,6 +1241,26 @@ def format_interval(
     return f"{number(point)} [{number(speed.get('low'))}, {number(speed.get('high'))}]"
 
 
+def interval_tone(speed: dict[str, Any]) -> str:
+    """How a speed-up interval reads: "good" when its lower bound exceeds 1 (``inf`` included,
+    as JSON's "inf"), "bad" when its upper bound is below 1, "" otherwise or where a bound is
+    missing (None/NaN: undefined, or an older file's interpolated infinity)."""
+
+    def bound(key: str) -> float | None:
+        value = speed.get(key)
+        if value is None:
+            return None
+        number = float(value)  # float("inf") reads JSON's "inf"
+        return None if math.isnan(number) else number
+
+    low, high = bound("low"), bound("high")
+    if low is not None and low > 1:
+        return "good"
+    if high is not None and high < 1:
+        return "bad"
+    return ""
+
+
 def speedup_text(
     cell: dict[str, Any], activation: str, number: Callable[[Any], str] = format_value
 ) -> str:

@@ -353,21 +353,13 @@ def _number_or_dash(value: float | str | None) -> str:
 
 
 def _speedup_cell(cell: dict[str, Any], activation: str) -> Any:
-    from bettiscope.experiments import speedup_text
+    from bettiscope.experiments import interval_tone, speedup_text
 
     text = speedup_text(cell, activation, _number_or_dash)
     speed = cell.get("speedup_vs_relu")
     if speed is None or speed.get("speedup") is None:
         return {"text": text, "tone": "muted"}
-    low, high = speed.get("low"), speed.get("high")
-    low_value = float(low) if low is not None else None  # float("inf") reads JSON's "inf"
-    high_value = float(high) if high is not None else None
-    tone = ""
-    if low_value is not None and low_value > 1:
-        tone = "good"
-    elif high_value is not None and high_value < 1:
-        tone = "bad"
-    return {"text": text, "tone": tone}
+    return {"text": text, "tone": interval_tone(speed)}
 
 
 def setting_label(name: str, task_options: dict[str, Any]) -> str:

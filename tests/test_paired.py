@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +210,85 @@ def test_speedup_command_on_real_comparisons(tmp_path) -> None:
             app, ["speedup", *bad, "--other", f"{tmp_path / 'uniform'}:proposed"]
         )
         assert failed.exit_code == 2 and message in failed.stderr
+
+
+def _plot_folders(tmp_path: Path) -> None:
+    """Folders for a finite speed-up (slower vs fast), ReLU missing its median (missed vs fast:
+    unbounded) and both arms missing theirs (none vs none: undefined)."""
+    _folder(tmp_path / "runs" / "fast", "proposed", {0: 40, 1: 30, 2: 50, 3: 80, 4: 60})
+    _folder(tmp_path / "runs" / "slower", "relu", {0: 70, 1: 60, 2: None, 3: 90, 4: 95})
+    _folder(tmp_path / "runs" / "missed", "relu", {0: None, 1: None, 2: None, 3: 90, 4: None})
+    _folder(tmp_path / "runs" / "none", "proposed", {s: None for s in range(5)},
+            final={s: 0.8 for s in range(5)})  # fmt: skip
+
+
+def test_speedup_plot_rows_and_figure(tmp_path) -> None:
+    from bettiscope.paired import SpeedupPlot, SpeedupRow, plot_speedups, speedup_rows
+
+    _plot_folders(tmp_path)
+    rows = [
+        SpeedupRow(label, [f"runs/{base}:relu"], [f"runs/{other}:proposed"])
+        for label, base, other in [
+            ("finite", "slower", "fast"), ("open", "missed", "fast"), ("undefined", "none", "none")
+        ]
+    ]  # fmt: skip
+    results = speedup_rows(SpeedupPlot(rows=rows), base_dir=tmp_path, resamples=200)
+    assert [r["label"] for r in results] == ["finite", "open", "undefined"]
+    # the same numbers as a direct paired_speedup
+    direct = paired_speedup(tmp_path / "runs" / "slower", "relu", tmp_path / "runs" / "fast",
+                            "proposed", resamples=200)  # fmt: skip
+    assert results[0]["speedup"] == direct["speedup"]
+    assert results[0]["speedup"]["speedup"] == pytest.approx(90 / 50)
+    assert math.isinf(results[1]["speedup"]["speedup"])
+    assert math.isnan(results[2]["speedup"]["speedup"])
+    figure = plot_speedups(results, tmp_path / "forest.png", title="t")
+    assert figure.stat().st_size > 10_000
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
+        plot_speedups(results, tmp_path / "forest.json")
+    with pytest.raises(ValueError, match="no results"):
+        plot_speedups([], tmp_path / "empty.png")
+
+
+def test_speedup_plot_rejects_bad_settings(tmp_path) -> None:
+    from bettiscope.paired import SpeedupPlot, SpeedupRow, speedup_rows, split_arms
+
+    _plot_folders(tmp_path)
+    assert split_arms(["a:b:relu", "c:relu"]) == ([Path("a:b"), Path("c")], "relu")
+    good = SpeedupRow("ok", ["runs/slower:relu"], ["runs/fast:proposed"])
+    cases = [
+        (SpeedupPlot(rows=[]), "no rows"),
+        (SpeedupPlot(rows=[SpeedupRow("", good.baseline, good.other)]), "row 1 needs a label"),
+        (SpeedupPlot(rows=[good, SpeedupRow("x", [], good.other)]), "row 2 ('x'): baseline"),
+        (SpeedupPlot(rows=[SpeedupRow("x", ["runs/fast"], good.other)]), "FOLDER:ACTIVATION"),
+        (SpeedupPlot(rows=[SpeedupRow("x", ["runs/gone:relu"], good.other)]), "row 1 ('x')"),
+        (SpeedupPlot(rows=[good], claim=[2.0, 1.0]), "claim must be"),
+    ]
+    for plot, message in cases:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            speedup_rows(plot, base_dir=tmp_path, resamples=200)
+
+
+def test_speedup_plot_command(tmp_path) -> None:
+    _plot_folders(tmp_path)
+    settings = tmp_path / "plot.toml"
+    settings.write_text(
+        'title = "demo"\n'
+        '[[rows]]\nlabel = "finite"\nbaseline = ["runs/slower:relu"]\n'
+        'other = ["runs/fast:proposed"]\n'
+        '[[rows]]\nlabel = "undefined"\nbaseline = ["runs/none:relu"]\n'
+        'other = ["runs/none:proposed"]\n'
+    )
+    elsewhere = tmp_path / "out"
+    result = runner.invoke(app, ["speedup-plot", str(settings), "--out", str(elsewhere / "f.png")])
+    assert result.exit_code == 0, result.output
+    assert "finite: 1.8 [" in result.stdout
+    assert "undefined: undefined (both medians missed)" in " ".join(result.stdout.split())
+    assert (elsewhere / "f.png").is_file()
+    written = json.loads((elsewhere / "f.json").read_text())
+    assert [r["label"] for r in written["rows"]] == ["finite", "undefined"]
+    assert written["plot"]["title"] == "demo" and "torch" in json.dumps(written["rows"][0])
+    settings.write_text('[[rows]]\nlabl = "typo"\n')
+    failed = runner.invoke(app, ["speedup-plot", str(settings), "--out", str(tmp_path / "g.png")])
+    assert failed.exit_code == 2 and "Did you mean 'rows.label'" in " ".join(failed.stderr.split())
+    missing = runner.invoke(app, ["speedup-plot", str(tmp_path / "no.toml"), "--out", "g.png"])
+    assert missing.exit_code == 2 and "no such settings file" in missing.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,218 @@ def paired_speedup(
         "final_train_acc_test": None if budgets_differ else _final_accuracy_test(*finals),
         "environment": environment_info(),
     }
+
+
+def split_arms(values: Sequence[str], option: str = "arm") -> tuple[list[Path], str]:
+    """``["runs/a:relu", "runs/b:relu"]`` -> ``([Path("runs/a"), Path("runs/b")], "relu")``.
+
+    An arm is one activation in one or more comparison folders, written ``FOLDER:ACTIVATION``
+    (the last colon splits, so a folder may contain colons).
+
+    Raises
+    ------
+    ValueError
+        No arm, a value without ``FOLDER:ACTIVATION``, or two activations in one arm; the
+        message starts with ``option`` (e.g. "--baseline").
+    """
+    if isinstance(values, str) or not values:
+        raise ValueError(f"{option}: give at least one FOLDER:ACTIVATION; got {values!r}.")
+    folders, names = [], set()
+    for text in values:
+        folder, colon, activation = str(text).rpartition(":")
+        if not colon or not folder or not activation.strip():
+            raise ValueError(
+                f"{option}: give FOLDER:ACTIVATION, e.g. runs/compare-D-I:relu; got {text!r}."
+            )
+        folders.append(Path(folder))
+        names.add(activation.strip())
+    if len(names) > 1:
+        raise ValueError(f"{option}: one activation per arm; got {', '.join(sorted(names))}.")
+    return folders, names.pop()
+
+
+@dataclass
+class SpeedupRow:
+    """One row of a speed-up plot: a label and two arms (``FOLDER:ACTIVATION`` strings, folders
+    relative to the plot's settings file), compared as by :func:`paired_speedup`."""
+
+    label: str = ""
+    baseline: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+    target: str = "train"
+
+
+@dataclass
+class SpeedupPlot:
+    """A speed-up plot's settings: a title and its rows, top to bottom (read from TOML/YAML
+    with :func:`bettiscope.config.load_config`, e.g. ``[[rows]]`` tables in TOML)."""
+
+    title: str = "Speed-up over the baseline (ratio of median epochs to the target)"
+    rows: list[SpeedupRow] = field(default_factory=list)
+    #: the paper's claimed range, shaded on the plot (x); empty = no band.
+    claim: list[float] = field(default_factory=lambda: [1.5, 2.0])
+
+
+def speedup_rows(
+    plot: SpeedupPlot, *, base_dir: str | Path = ".", resamples: int = 10_000, seed: int = 0
+) -> list[dict[str, Any]]:
+    """:func:`paired_speedup` for every row of ``plot``, each result with its ``label`` added.
+
+    Relative folders are read from ``base_dir`` (the settings file's folder, so a plot file
+    travels with the runs it names).
+
+    Raises
+    ------
+    ValueError
+        No rows, a row without a label, a bad ``claim``, or whatever :func:`paired_speedup`
+        rejects (the message names the row).
+    """
+    if not plot.rows:
+        raise ValueError("speedup plot: no rows; add [[rows]] tables with label, baseline, other.")
+    if plot.claim and (len(plot.claim) != 2 or not 0 < plot.claim[0] <= plot.claim[1]):
+        raise ValueError(
+            f"speedup plot: claim must be [low, high] with 0 < low <= high; got {plot.claim}."
+        )
+    base = Path(base_dir)
+    results = []
+    for number, row in enumerate(plot.rows, start=1):
+        name = f"row {number} ({row.label!r})" if row.label else f"row {number}"
+        if not row.label.strip():
+            raise ValueError(f"speedup plot: {name} needs a label.")
+        try:
+            arms = [split_arms(values, option) for values, option in
+                    ((row.baseline, "baseline"), (row.other, "other"))]  # fmt: skip
+            (base_folders, base_activation), (other_folders, other_activation) = arms
+            result = paired_speedup(
+                [base / f for f in base_folders],
+                base_activation,
+                [base / f for f in other_folders],
+                other_activation,
+                target=row.target,
+                resamples=resamples,
+                seed=seed,
+            )
+        except ValueError as error:
+            raise ValueError(f"speedup plot, {name}: {error}") from None
+        results.append({"label": row.label, **result})
+    return results
+
+
+def _finite(value: Any) -> float | None:
+    """A bound as a float; None for None, NaN or inf (JSON's "inf" included)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _at_least(result: dict[str, Any]) -> float | None:
+    """budget / the other arm's median: a lower bound on an infinite speed-up (the baseline's
+    median missed the budget); None when the other arm's median missed too."""
+    median = result["other"]["median_epochs"]
+    return None if median is None else result["budget"] / median
+
+
+def plot_speedups(
+    results: Sequence[dict[str, Any]],
+    path: str | Path,
+    *,
+    title: str = SpeedupPlot.title,
+    claim: Sequence[float] = (1.5, 2.0),
+) -> Path:
+    """A forest plot of :func:`speedup_rows` results, saved atomically as an image.
+
+    Each row shows the speed-up (ratio of medians, dot) and its 95% paired bootstrap interval
+    (bar) on a log axis, green where the interval lies above 1, red below; where the baseline's
+    median missed the budget the ratio is unbounded and the row shows the lower bound
+    budget / median (open marker, arrow); where both medians missed it says "undefined". The
+    right margin gives successes per arm and the Wilcoxon p; ``claim`` (x range, e.g. the
+    paper's 1.5-2x) is shaded, empty for none.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bettiscope.experiments import interval_tone
+    from bettiscope.storage import save_figure
+
+    if not results:
+        raise ValueError("plot_speedups: no results to plot.")
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"plot_speedups: the figure must be .png, .svg or .pdf; got {path}.")
+    colours = {"good": "#1a7f37", "bad": "#cf222e", "": "#57606a"}
+    finite = []
+    for result in results:
+        speed = result["speedup"]
+        values = [speed.get(k) for k in ("speedup", "low", "high")] + [_at_least(result)]
+        finite += [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    low_edge = min([*finite, 1.0, *claim]) / 1.6
+    high_edge = max([*finite, 1.0, *claim]) * 1.6
+    figure, axes = plt.subplots(figsize=(9.5, 0.5 * len(results) + 1.4))
+    if claim:
+        axes.axvspan(claim[0], claim[1], color="#fff3b0", zorder=0)
+        axes.text(
+            math.sqrt(claim[0] * claim[1]), -0.9, "paper's claim", ha="center", fontsize=8,
+            color="#7a5d00",
+        )  # fmt: skip
+    axes.axvline(1.0, color="black", linewidth=1.0, zorder=2)
+    for y, result in enumerate(results):
+        speed = result["speedup"]
+        point = speed.get("speedup")
+        colour = colours[interval_tone(speed)]
+
+        if point is None or math.isnan(float(point)):
+            finals = [result[arm]["final_train_acc_median"] for arm in ("other", "baseline")]
+            note = "undefined: both medians missed the budget"
+            if None not in finals:
+                note += f"; final training accuracy {finals[0]:.3f} vs {finals[1]:.3f}"
+            axes.text(
+                math.sqrt(low_edge * high_edge), y, note,
+                ha="center", va="center", fontsize=8, color=colours[""],
+            )  # fmt: skip
+        elif math.isinf(float(point)):
+            least = _at_least(result)
+            # the bootstrap's lower bound, or budget / median where that is higher (or inf)
+            candidates = [v for v in (_finite(speed.get("low")), least) if v is not None]
+            start = max(candidates) if candidates else high_edge
+            axes.annotate(
+                "", xy=(high_edge, y), xytext=(start, y),
+                arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.6},
+            )  # fmt: skip
+            axes.plot(start, y, "o", mfc="white", mec=colour, zorder=3)
+            axes.text(start, y + 0.28, f"\u2265 {start:.2f}", ha="center", fontsize=7)
+        else:
+            low, high = _finite(speed.get("low")), _finite(speed.get("high"))
+            low = low_edge if low is None else low
+            axes.plot([low, high or high_edge], [y, y], color=colour, linewidth=2, zorder=2)
+            if high is None:  # open-ended above
+                axes.annotate(
+                    "", xy=(high_edge, y), xytext=(low, y),
+                    arrowprops={"arrowstyle": "->", "color": colour},
+                )  # fmt: skip
+            axes.plot(float(point), y, "o", color=colour, zorder=3)
+        seeds = len(result["seeds"])
+        p_value = result["wilcoxon"].get("p_value")
+        axes.text(
+            1.01, y,
+            f"{result['other']['successes']}/{seeds} vs {result['baseline']['successes']}/{seeds}"
+            f", p = {'-' if p_value is None else f'{p_value:.2g}'}",
+            transform=axes.get_yaxis_transform(), va="center", fontsize=8,
+        )  # fmt: skip
+    axes.set_xscale("log")
+    axes.set_xlim(low_edge, high_edge)
+    axes.set_ylim(len(results) - 0.5, -1.3)
+    axes.set_yticks(range(len(results)), [r["label"] for r in results], fontsize=8)
+    axes.set_xlabel("speed-up (median epochs of the baseline / of the other arm), log scale")
+    axes.set_title(title, fontsize=10)
+    axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axes.grid(axis="x", which="both", color="#e0e0e0", linewidth=0.5, zorder=0)
+    figure.text(
+        0.99, 0.01,
+        "dot and bar: ratio of medians, 95% paired bootstrap interval; open dot and arrow: the "
+        "baseline's median missed, at least budget / median; right: runs that reached the "
+        "target (other vs baseline), paired Wilcoxon p",
+        ha="right", fontsize=7, color=colours[""], wrap=True,
+    )  # fmt: skip
+    return save_figure(figure, path, tight=True)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "demo": ("demo", "demo", False),
     "report": ("report", "report", False),
     "speedup": ("speedup", "speedup", False),
+    "speedup-plot": ("speedup", "speedup_plot", False),
 }
 
 

@@ -10,21 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bettiscope.cli._common import fail, out_console, user_errors
+from bettiscope.cli._common import out_console, user_errors
 
 
 def _arms(values: list[str], option: str) -> tuple[list[Path], str]:
     """['runs/a:relu', 'runs/b:relu'] -> ([runs/a, runs/b], 'relu'); one activation per arm."""
-    folders, names = [], set()
-    for text in values:
-        folder, colon, activation = text.rpartition(":")
-        if not colon or not folder or not activation.strip():
-            fail(f"{option}: give FOLDER:ACTIVATION, e.g. runs/compare-D-I:relu; got {text!r}.")
-        folders.append(Path(folder))
-        names.add(activation.strip())
-    if len(names) > 1:
-        fail(f"{option}: one activation per arm; got {', '.join(sorted(names))}.")
-    return folders, names.pop()
+    from bettiscope.paired import split_arms
+
+    with user_errors():
+        return split_arms(values, option)
 
 
 def speedup(
@@ -129,3 +123,37 @@ def speedup(
         )
     if out is not None:
         out_console.print(f"Result: {out}")
+
+
+def speedup_plot(
+    settings: Annotated[
+        Path,
+        typer.Argument(
+            help="TOML or YAML file: title, claim = [low, high], and [[rows]] tables with "
+            'label, baseline = ["FOLDER:ACTIVATION", ...], other = [...], target. Folders are '
+            "relative to this file."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(help="Figure file (.png, .svg, .pdf); the numbers go beside it as .json."),
+    ],
+) -> None:
+    """Forest plot of paired speed-ups, one row per pair of arms, from comparison folders."""
+    from bettiscope.config import config_to_dict, load_config
+    from bettiscope.experiments import format_interval
+    from bettiscope.paired import SpeedupPlot, plot_speedups, speedup_rows
+    from bettiscope.storage import atomic_write_json
+
+    with user_errors():
+        plot = load_config(settings, SpeedupPlot)
+        results = speedup_rows(plot, base_dir=settings.parent)
+        figure = plot_speedups(results, out, title=plot.title, claim=plot.claim)
+        numbers = atomic_write_json(
+            out.with_suffix(".json"),
+            {"settings": str(settings), "plot": config_to_dict(plot), "rows": results},
+        )
+    for result in results:
+        text = format_interval(result["speedup"]) or "undefined (both medians missed)"
+        out_console.print(f"{escape(result['label'])}: {escape(text)}", highlight=False)
+    out_console.print(f"Figure: {figure}; numbers: {numbers}")

@@ -223,17 +223,24 @@ def _plot_folders(tmp_path: Path) -> None:
 
 
 def test_speedup_plot_rows_and_figure(tmp_path) -> None:
-    from bettiscope.paired import SpeedupPlot, SpeedupRow, plot_speedups, speedup_rows
+    from bettiscope.paired import (
+        SpeedupPlot,
+        SpeedupRow,
+        _forest_row,
+        plot_speedups,
+        speedup_rows,
+    )
 
     _plot_folders(tmp_path)
     rows = [
         SpeedupRow(label, [f"runs/{base}:relu"], [f"runs/{other}:proposed"])
         for label, base, other in [
-            ("finite", "slower", "fast"), ("open", "missed", "fast"), ("undefined", "none", "none")
+            ("finite", "slower", "fast"), ("open", "missed", "fast"), ("undefined", "none", "none"),
+            ("never", "slower", "none"),
         ]
     ]  # fmt: skip
     results = speedup_rows(SpeedupPlot(rows=rows), base_dir=tmp_path, resamples=200)
-    assert [r["label"] for r in results] == ["finite", "open", "undefined"]
+    assert [r["label"] for r in results] == ["finite", "open", "undefined", "never"]
     # the same numbers as a direct paired_speedup
     direct = paired_speedup(tmp_path / "runs" / "slower", "relu", tmp_path / "runs" / "fast",
                             "proposed", resamples=200)  # fmt: skip
@@ -241,6 +248,13 @@ def test_speedup_plot_rows_and_figure(tmp_path) -> None:
     assert results[0]["speedup"]["speedup"] == pytest.approx(90 / 50)
     assert math.isinf(results[1]["speedup"]["speedup"])
     assert math.isnan(results[2]["speedup"]["speedup"])
+    assert results[3]["speedup"]["speedup"] == 0
+    # a log axis cannot place 0 or inf: those rows draw bounds from the budget (100 epochs)
+    drawn = [_forest_row(r) for r in results]
+    assert [d["kind"] for d in drawn] == ["interval", "at_least", "undefined", "at_most"]
+    assert drawn[0]["point"] == pytest.approx(1.8)
+    assert drawn[1]["value"] >= 100 / 50  # at least budget / the other arm's median
+    assert drawn[3]["value"] == pytest.approx(90 / 100)  # at most ReLU's median / budget
     figure = plot_speedups(results, tmp_path / "forest.png", title="t")
     assert figure.stat().st_size > 10_000
     with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):

@@ -377,11 +377,29 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _at_least(result: dict[str, Any]) -> float | None:
-    """budget / the other arm's median: a lower bound on an infinite speed-up (the baseline's
-    median missed the budget); None when the other arm's median missed too."""
-    median = result["other"]["median_epochs"]
-    return None if median is None else result["budget"] / median
+def _forest_row(result: dict[str, Any]) -> dict[str, Any]:
+    """What one row of the forest plot draws, on a log axis where 0 and inf cannot be placed.
+
+    ``kind`` is "undefined" (both medians missed), "at_least" (the baseline's median missed:
+    the ratio is unbounded, ``value`` = the larger of the bootstrap's finite lower bound and
+    budget / the other arm's median), "at_most" (the other arm's median missed: ratio 0,
+    ``value`` = the smaller of the finite upper bound and the baseline's median / budget) or
+    "interval" (``point``, ``low``, ``high``; a bound of 0 or inf is None: open-ended).
+    """
+    speed = result["speedup"]
+    point = speed.get("speedup")
+    point = math.nan if point is None else float(point)
+    low, high = _finite(speed.get("low")), _finite(speed.get("high"))
+    budget = result["budget"]
+    if math.isnan(point):
+        return {"kind": "undefined"}
+    if math.isinf(point):
+        least = budget / result["other"]["median_epochs"]
+        return {"kind": "at_least", "value": max(least, low or 0.0)}
+    if point == 0:
+        most = result["baseline"]["median_epochs"] / budget
+        return {"kind": "at_most", "value": min(most, high) if high else most}
+    return {"kind": "interval", "point": point, "low": low or None, "high": high}
 
 
 def plot_speedups(
@@ -413,13 +431,15 @@ def plot_speedups(
     if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ValueError(f"plot_speedups: the figure must be .png, .svg or .pdf; got {path}.")
     colours = {"good": "#1a7f37", "bad": "#cf222e", "": "#57606a"}
-    finite = []
-    for result in results:
-        speed = result["speedup"]
-        values = [speed.get(k) for k in ("speedup", "low", "high")] + [_at_least(result)]
-        finite += [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    low_edge = min([*finite, 1.0, *claim]) / 1.6
-    high_edge = max([*finite, 1.0, *claim]) * 1.6
+    rows = [_forest_row(result) for result in results]
+    placed = [
+        value
+        for row in rows
+        for key in ("value", "point", "low", "high")
+        if (value := row.get(key)) is not None and value > 0
+    ]
+    low_edge = min([*placed, 1.0, *claim]) / 1.6
+    high_edge = max([*placed, 1.0, *claim]) * 1.6
     figure, axes = plt.subplots(figsize=(9.5, 0.5 * len(results) + 1.4))
     if claim:
         axes.axvspan(claim[0], claim[1], color="#fff3b0", zorder=0)
@@ -428,12 +448,16 @@ def plot_speedups(
             color="#7a5d00",
         )  # fmt: skip
     axes.axvline(1.0, color="black", linewidth=1.0, zorder=2)
-    for y, result in enumerate(results):
-        speed = result["speedup"]
-        point = speed.get("speedup")
-        colour = colours[interval_tone(speed)]
 
-        if point is None or math.isnan(float(point)):
+    def arrow(start: float, end: float, y: float, colour: str) -> None:
+        axes.annotate(
+            "", xy=(end, y), xytext=(start, y),
+            arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.6},
+        )  # fmt: skip
+
+    for y, (result, row) in enumerate(zip(results, rows, strict=True)):
+        colour = colours[interval_tone(result["speedup"])]
+        if row["kind"] == "undefined":
             finals = [result[arm]["final_train_acc_median"] for arm in ("other", "baseline")]
             note = "undefined: both medians missed the budget"
             if None not in finals:
@@ -442,27 +466,21 @@ def plot_speedups(
                 math.sqrt(low_edge * high_edge), y, note,
                 ha="center", va="center", fontsize=8, color=colours[""],
             )  # fmt: skip
-        elif math.isinf(float(point)):
-            least = _at_least(result)
-            # the bootstrap's lower bound, or budget / median where that is higher (or inf)
-            candidates = [v for v in (_finite(speed.get("low")), least) if v is not None]
-            start = max(candidates) if candidates else high_edge
-            axes.annotate(
-                "", xy=(high_edge, y), xytext=(start, y),
-                arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.6},
-            )  # fmt: skip
-            axes.plot(start, y, "o", mfc="white", mec=colour, zorder=3)
-            axes.text(start, y + 0.28, f"\u2265 {start:.2f}", ha="center", fontsize=7)
+        elif row["kind"] in ("at_least", "at_most"):
+            value = row["value"]
+            arrow(value, high_edge if row["kind"] == "at_least" else low_edge, y, colour)
+            axes.plot(value, y, "o", mfc="white", mec=colour, zorder=3)
+            sign = "\u2265" if row["kind"] == "at_least" else "\u2264"
+            axes.text(value, y + 0.28, f"{sign} {value:.2f}", ha="center", fontsize=7)
         else:
-            low, high = _finite(speed.get("low")), _finite(speed.get("high"))
-            low = low_edge if low is None else low
-            axes.plot([low, high or high_edge], [y, y], color=colour, linewidth=2, zorder=2)
-            if high is None:  # open-ended above
-                axes.annotate(
-                    "", xy=(high_edge, y), xytext=(low, y),
-                    arrowprops={"arrowstyle": "->", "color": colour},
-                )  # fmt: skip
-            axes.plot(float(point), y, "o", color=colour, zorder=3)
+            low = row["low"] if row["low"] is not None else low_edge
+            high = row["high"] if row["high"] is not None else high_edge
+            axes.plot([low, high], [y, y], color=colour, linewidth=2, zorder=2)
+            if row["low"] is None:
+                arrow(row["point"], low_edge, y, colour)
+            if row["high"] is None:
+                arrow(row["point"], high_edge, y, colour)
+            axes.plot(row["point"], y, "o", color=colour, zorder=3)
         seeds = len(result["seeds"])
         p_value = result["wilcoxon"].get("p_value")
         axes.text(
@@ -477,13 +495,18 @@ def plot_speedups(
     axes.set_yticks(range(len(results)), [r["label"] for r in results], fontsize=8)
     axes.set_xlabel("speed-up (median epochs of the baseline / of the other arm), log scale")
     axes.set_title(title, fontsize=10)
+    # plain numbers at 1-2-5 steps: a log axis otherwise labels its minor ticks 2 x 10^-1
+    ticks = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+    axes.set_xticks([t for t in ticks if low_edge <= t <= high_edge])
     axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.grid(axis="x", which="both", color="#e0e0e0", linewidth=0.5, zorder=0)
     figure.text(
         0.99, 0.01,
-        "dot and bar: ratio of medians, 95% paired bootstrap interval; open dot and arrow: the "
-        "baseline's median missed, at least budget / median; right: runs that reached the "
-        "target (other vs baseline), paired Wilcoxon p",
+        "dot and bar: ratio of medians, 95% paired bootstrap interval (arrow: open-ended); open "
+        "dot: one median missed the budget, so the ratio is at least budget / median (baseline "
+        "missed) or at most median / budget (other missed); right: runs that reached the target "
+        "(other vs baseline), paired Wilcoxon p",
         ha="right", fontsize=7, color=colours[""], wrap=True,
     )  # fmt: skip
     return save_figure(figure, path, tight=True)

@@ -381,25 +381,24 @@ def _forest_row(result: dict[str, Any]) -> dict[str, Any]:
     """What one row of the forest plot draws, on a log axis where 0 and inf cannot be placed.
 
     ``kind`` is "undefined" (both medians missed), "at_least" (the baseline's median missed:
-    the ratio is unbounded, ``value`` = the larger of the bootstrap's finite lower bound and
-    budget / the other arm's median), "at_most" (the other arm's median missed: ratio 0,
-    ``value`` = the smaller of the finite upper bound and the baseline's median / budget) or
-    "interval" (``point``, ``low``, ``high``; a bound of 0 or inf is None: open-ended).
+    the ratio is unbounded; ``value`` = budget / the other arm's median, the least the ratio
+    of medians can be), "at_most" (the other arm's median missed: ratio 0; ``value`` = the
+    baseline's median / budget) or "interval" (``point``). ``low`` and ``high`` are the
+    bootstrap interval's bounds, None where 0 or inf (open-ended).
     """
     speed = result["speedup"]
     point = speed.get("speedup")
     point = math.nan if point is None else float(point)
     low, high = _finite(speed.get("low")), _finite(speed.get("high"))
     budget = result["budget"]
+    bounds = {"low": low or None, "high": high or None}
     if math.isnan(point):
         return {"kind": "undefined"}
     if math.isinf(point):
-        least = budget / result["other"]["median_epochs"]
-        return {"kind": "at_least", "value": max(least, low or 0.0)}
+        return {"kind": "at_least", "value": budget / result["other"]["median_epochs"], **bounds}
     if point == 0:
-        most = result["baseline"]["median_epochs"] / budget
-        return {"kind": "at_most", "value": min(most, high) if high else most}
-    return {"kind": "interval", "point": point, "low": low or None, "high": high}
+        return {"kind": "at_most", "value": result["baseline"]["median_epochs"] / budget, **bounds}
+    return {"kind": "interval", "point": point, **bounds}
 
 
 def plot_speedups(
@@ -468,7 +467,13 @@ def plot_speedups(
             )  # fmt: skip
         elif row["kind"] in ("at_least", "at_most"):
             value = row["value"]
-            arrow(value, high_edge if row["kind"] == "at_least" else low_edge, y, colour)
+            # the interval's finite bound, where it reaches past the bound from the budget
+            if row["kind"] == "at_least":
+                start = min(value, row["low"] or value)
+                arrow(start, high_edge, y, colour)
+            else:
+                start = max(value, row["high"] or value)
+                arrow(start, low_edge, y, colour)
             axes.plot(value, y, "o", mfc="white", mec=colour, zorder=3)
             sign = "\u2265" if row["kind"] == "at_least" else "\u2264"
             axes.text(value, y + 0.28, f"{sign} {value:.2f}", ha="center", fontsize=7)

@@ -260,6 +260,8 @@ def test_compare_larger_budget_continues_earlier_runs(blobs, tmp_path) -> None:
     alone = runner.invoke(app, [*args(2, tmp_path / "alone"), "--no-relu-baseline"])
     assert alone.exit_code == 0, alone.output
     assert "no ReLU runs" in alone.stdout
+    assert not (tmp_path / "alone" / "speedups.png").exists()  # nothing to compare with
+    assert (tmp_path / "short" / "speedups.png").exists()
     assert {
         r["activation"]
         for r in json.loads((tmp_path / "alone" / "results.json").read_text())["runs"]

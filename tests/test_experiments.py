@@ -26,6 +26,7 @@ from bettiscope.experiments import (
     tuning_warnings,
 )
 from bettiscope.models import build_mlp
+from bettiscope.storage import to_jsonable
 from bettiscope.training import TrainConfig
 
 MEASURE = {"metric": "knn-hop", "k": 6, "scale": 2.5, "stride": 1, "max_dim": 1}
@@ -190,9 +191,18 @@ def test_run_compare_end_to_end_and_resume(tmp_path) -> None:
         "report.html",
         "fraction_converged.png",
         "betti_by_layer.png",
+        "speedups.png",
     ):
         assert (tmp_path / name).exists(), name
     saved = json.loads((tmp_path / "results.json").read_text())
+    # the forest plot's numbers are the summary's (same bootstrap draws)
+    from bettiscope.paired import SpeedupPlot, SpeedupRow, speedup_rows
+
+    row = SpeedupRow("tanh", [f"{tmp_path}:relu"], [f"{tmp_path}:tanh"])
+    drawn = speedup_rows(SpeedupPlot(rows=[row]), resamples=config.bootstrap)[0]["speedup"]
+    summary_speedup = saved["summary"]["activations"]["tanh"]["train_target"]["speedup_vs_relu"]
+    assert to_jsonable(drawn) == summary_speedup
+    assert "Speed-ups over ReLU, as in the table." in (tmp_path / "report.html").read_text()
     assert saved["config"]["dataset"] == "toy-blobs" and "environment" in saved
     assert len(saved["runs"]) == 6 and len(list((tmp_path / "runs").glob("*.json"))) == 14
     tanh = saved["summary"]["activations"]["tanh"]

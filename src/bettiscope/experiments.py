@@ -1698,6 +1698,18 @@ def run_compare(
         title=f"{title}; networks at {format_percent(config.target_train_acc)} training accuracy",
         label_notes={a: "all runs: none at the target" for a in converged if not converged[a]},
     )
+    others = [a for a in summary["activations"] if a != "relu"]
+    if config.relu_baseline and others:
+        from bettiscope.paired import SpeedupPlot, SpeedupRow, plot_speedups, speedup_rows
+
+        # the same bootstrap (draws, seed 0) as the summary's, so the figure shows its numbers
+        pairs = [SpeedupRow(a, [f"{out}:relu"], [f"{out}:{a}"]) for a in others]
+        plot_speedups(
+            speedup_rows(SpeedupPlot(rows=pairs), resamples=config.bootstrap),
+            out / "speedups.png",
+            title=f"{title}: speed-up over ReLU, epochs to "
+            f"{format_percent(config.target_train_acc)} training accuracy",
+        )
     atomic_write_text(out / "summary.md", render_summary_md(to_jsonable(results)))
     from bettiscope.report import comparison_report, render_html
 

@@ -462,6 +462,11 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
             ],
             "figures": (
                 [{"file": "fraction_converged.png", "caption": "Runs at the target by epoch."}]
+                + (
+                    [{"file": "speedups.png", "caption": "Speed-ups over ReLU, as in the table."}]
+                    if "relu" in summary["activations"] and len(summary["activations"]) > 1
+                    else []
+                )
                 if label == "train_target"
                 else []
             ),

@@ -301,6 +301,8 @@ def test_compare_stage_tiny(tmp_path) -> None:
     assert "2 evaluation seeds (the full study: 10)" in stage["budget"]
     assert "not evidence for or against" in stage["notes"][0]
     assert (run / "jobs" / "compare" / "results.json").exists()
+    shown = [figure["file"] for figure in stage["figures"]]
+    assert "jobs/compare/speedups.png" in shown and (run / "jobs/compare/speedups.png").exists()
 
 
 @pytest.mark.slow

@@ -444,6 +444,11 @@ def stage_compare(ctx: RunContext) -> dict[str, Any]:
             "Fraction of evaluation runs at 100% training accuracy by epoch, per activation.",
         ),
         (
+            "speedups.png",
+            "Speed-up of each activation over ReLU (the table's numbers): ratio of median epochs "
+            "with its 95% interval on a log axis; the paper's claimed 1.5-2x shaded.",
+        ),
+        (
             "betti_by_layer.png",
             "Mean Betti numbers per layer at the end of training (evaluation "
             "runs, classes by predicted label), one line per activation.",

@@ -191,3 +191,76 @@ def test_bad_data() -> None:
 def test_sgd() -> None:
     history = train(_model(), _blobs(), TrainConfig(epochs=100, lr=0.1, optimizer="sgd"))
     assert history.epochs_to_target is not None
+
+
+class _CountingEvaluate:
+    """Wraps training.evaluate to count the separate evaluation passes."""
+
+    def __init__(self, monkeypatch) -> None:
+        import bettiscope.training as training
+
+        self.calls = 0
+        original = training.evaluate
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(training, "evaluate", counted)
+
+
+def _trained(model: nn.Module, **changes) -> tuple[list, dict]:
+    hook = changes.pop("on_epoch_end", None)
+    cfg = TrainConfig(epochs=60, lr=0.05, target_train_acc=None, **changes)
+    history = train(model, _blobs(300), cfg, on_epoch_end=hook)
+    records = [(r.epoch, r.loss, r.train_acc, r.lr, r.steps) for r in history.records]
+    return records, {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _same(a: tuple[list, dict], b: tuple[list, dict]) -> bool:
+    return a[0] == b[0] and all(torch.equal(a[1][k], b[1][k]) for k in a[1])
+
+
+def test_full_batch_reuses_the_evaluation_pass_bit_for_bit(monkeypatch) -> None:
+    import bettiscope.training as training
+
+    counter = _CountingEvaluate(monkeypatch)
+    kept = _trained(_model(), eval_batch_size=8192)
+    assert counter.calls == 0  # the post-step pass doubled as the next step's forward
+    monkeypatch.setattr(training, "_MODE_DEPENDENT", (nn.Module,))  # every model: separate pass
+    separate = _trained(_model(), eval_batch_size=8192)
+    assert counter.calls == 60
+    assert _same(kept, separate)  # losses, accuracies, weights: identical
+
+
+def test_evaluation_pass_stays_where_reuse_could_change_the_answer(monkeypatch) -> None:
+    counter = _CountingEvaluate(monkeypatch)
+
+    class TrainingOnlyScale(nn.Module):
+        """Acts differently in training mode without being dropout or batch norm."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2.0 if self.training else x
+
+    _trained(nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.0), nn.Tanh(), nn.Linear(8, 2)))
+    assert counter.calls == 60  # dropout: never tried
+    counter.calls = 0
+    odd = nn.Sequential(nn.Linear(2, 8), TrainingOnlyScale(), nn.Tanh(), nn.Linear(8, 2))
+    _trained(odd)
+    assert counter.calls == 60  # tried once, logits differ from eval mode: separate pass
+    counter.calls = 0
+    _trained(_model(), batch_size=50)
+    assert counter.calls == 60  # mini-batches: the last batch's pass is not the whole set
+
+
+def test_weights_changed_by_a_hook_are_not_served_stale_logits(monkeypatch) -> None:
+    import bettiscope.training as training
+
+    def shrink(epoch: int, model: nn.Module, record: object) -> None:
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.mul_(0.99)
+
+    kept = _trained(_model(), on_epoch_end=shrink)
+    monkeypatch.setattr(training, "_MODE_DEPENDENT", (nn.Module,))
+    assert _same(kept, _trained(_model(), on_epoch_end=shrink))

@@ -7,6 +7,8 @@ be read top to bottom like nanoGPT's ``train.py``::
         for each batch (one batch = the whole set when batch_size is None):
             lr = lr_at(step); forward; cross-entropy; backward; optimiser step
         evaluate train (and val) accuracy          # "epochs-to-target" is decided here
+                                                   # (full batch: that forward pass is reused
+                                                   #  as the next epoch's, see _Lookahead)
         on_epoch_end(...)                          # e.g. the Betti-number probe
         checkpoint every ``checkpoint_every`` epochs (atomic)
         stop once every configured target has been reached
@@ -425,6 +427,71 @@ def evaluate(
     return total_loss / count, correct / count
 
 
+@torch.no_grad()
+def _eval_logits(model: nn.Module, X: Tensor, batch_size: int) -> Tensor:
+    """Logits of ``model`` on ``X`` in eval mode, batched exactly as :func:`evaluate` batches."""
+    was_training = model.training
+    model.eval()
+    logits = torch.cat([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+    model.train(was_training)
+    return logits
+
+
+#: Layers that act differently in training and evaluation (or draw random numbers in training):
+#: with any of them the training forward pass cannot stand in for the evaluation pass.
+_MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase)
+
+
+class _Lookahead:
+    """Full-batch training evaluates the whole training set after every step, and the next
+    step's forward pass computes the very same logits again (same weights, same data). This
+    keeps that evaluation pass, with its autograd graph, as the next step's forward pass: one
+    forward per epoch instead of two (~25% of a full-batch epoch of the study's MLPs).
+
+    It is used only where the answer cannot change: full batch on tensors, accuracy after the
+    epoch (``train_eval="full"``), no dropout or batch norm, and - checked once per run - the
+    training-mode logits equal :func:`evaluate`'s eval-mode, batched logits bit for bit.
+    Otherwise training falls back to the separate evaluation pass.
+    """
+
+    def __init__(self, model: nn.Module, train: Data, cfg: TrainConfig) -> None:
+        self.enabled = (
+            not isinstance(train, DataLoader)
+            and cfg.train_eval == "full"
+            and (cfg.batch_size is None or cfg.batch_size >= len(train[0]))
+            and not any(isinstance(m, _MODE_DEPENDENT) for m in model.modules())
+        )
+        self.verified = False
+        self.logits: Tensor | None = None  # the current weights' logits, graph attached
+        self.versions: list[int] = []
+
+    @staticmethod
+    def _versions(model: nn.Module) -> list[int]:
+        # bumped by every in-place change: weights changed after the kept pass (by an
+        # on_epoch_end hook, say) make its logits stale
+        return [p._version for p in model.parameters()]
+
+    def take(self, model: nn.Module) -> Tensor | None:
+        """The logits kept for this step's forward pass (None: compute them)."""
+        logits, self.logits = self.logits, None
+        return logits if logits is not None and self._versions(model) == self.versions else None
+
+    def accuracy(self, model: nn.Module, train: Data, batch_size: int) -> float | None:
+        """Training accuracy after the step from a kept forward pass; None where not usable."""
+        if not self.enabled:
+            return None
+        X, y = train
+        logits = model(X)  # training mode, with grad: the next step backpropagates through it
+        if not self.verified:
+            self.verified = torch.equal(logits.detach(), _eval_logits(model, X, batch_size))
+            self.enabled = self.verified
+            if not self.enabled:
+                return None
+        self.logits, self.versions = logits, self._versions(model)
+        # counted as evaluate() counts: the same float, so histories match the separate pass
+        return int((logits.detach().argmax(dim=1) == y).sum()) / len(y)
+
+
 def _rng_state() -> dict[str, Any]:
     state = {
         "torch": torch.get_rng_state(),
@@ -584,6 +651,7 @@ def train(
     step = history.steps
     history.stopped = "budget"  # until something else ends the run
     model.train()
+    lookahead = _Lookahead(model, train, cfg)
     for epoch in range(history.epochs + 1, cfg.epochs + 1):
         started = time.perf_counter()
         total_loss, correct, count = 0.0, 0, 0
@@ -592,7 +660,8 @@ def train(
             lr = lr_at(step, cfg)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            logits = model(xb)  # (B, num_classes)
+            kept = lookahead.take(model)
+            logits = model(xb) if kept is None else kept  # (B, num_classes)
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -610,7 +679,12 @@ def train(
                 _save_checkpoint(checkpoint, model, optimizer, cfg, history, order)
             break
         if cfg.train_eval == "full":
-            _, train_acc = evaluate(model, train, device=device, batch_size=cfg.eval_batch_size)
+            kept_acc = lookahead.accuracy(model, train, cfg.eval_batch_size)
+            train_acc = (
+                kept_acc
+                if kept_acc is not None
+                else evaluate(model, train, device=device, batch_size=cfg.eval_batch_size)[1]
+            )
         else:
             train_acc = correct / count
         val_acc = None

@@ -478,13 +478,12 @@ def plot_speedups(
             sign = "\u2265" if row["kind"] == "at_least" else "\u2264"
             axes.text(value, y + 0.28, f"{sign} {value:.2f}", ha="center", fontsize=7)
         else:
-            low = row["low"] if row["low"] is not None else low_edge
-            high = row["high"] if row["high"] is not None else high_edge
-            axes.plot([low, high], [y, y], color=colour, linewidth=2, zorder=2)
-            if row["low"] is None:
-                arrow(row["point"], low_edge, y, colour)
-            if row["high"] is None:
-                arrow(row["point"], high_edge, y, colour)
+            # a bar to each finite bound, an arrow to the edge for an open-ended one
+            for bound, edge in ((row["low"], low_edge), (row["high"], high_edge)):
+                if bound is None:
+                    arrow(row["point"], edge, y, colour)
+                else:
+                    axes.plot([row["point"], bound], [y, y], color=colour, linewidth=2, zorder=2)
             axes.plot(row["point"], y, "o", color=colour, zorder=3)
         seeds = len(result["seeds"])
         p_value = result["wilcoxon"].get("p_value")

@@ -202,6 +202,17 @@ def test_run_compare_end_to_end_and_resume(tmp_path) -> None:
     drawn = speedup_rows(SpeedupPlot(rows=[row]), resamples=config.bootstrap)[0]["speedup"]
     summary_speedup = saved["summary"]["activations"]["tanh"]["train_target"]["speedup_vs_relu"]
     assert to_jsonable(drawn) == summary_speedup
+    # the figure is drawn from the summary: the same rows as from re-reading the folder
+    from bettiscope.paired import _forest_row, summary_rows
+
+    from_folder = speedup_rows(SpeedupPlot(rows=[row]), resamples=config.bootstrap)[0]
+    from_summary = summary_rows(saved["summary"], config.max_epochs, config.evaluation_seeds)
+    assert [r["label"] for r in from_summary] == ["tanh"]
+    assert _forest_row(from_summary[0]) == _forest_row(to_jsonable(from_folder))
+    for arm in ("baseline", "other"):
+        for key in ("median_epochs", "successes", "final_train_acc_median"):
+            assert from_summary[0][arm][key] == from_folder[arm][key], (arm, key)
+    assert from_summary[0]["wilcoxon"]["p_value"] == from_folder["wilcoxon"]["p_value"]
     assert "Speed-ups over ReLU, as in the table." in (tmp_path / "report.html").read_text()
     assert saved["config"]["dataset"] == "toy-blobs" and "environment" in saved
     assert len(saved["runs"]) == 6 and len(list((tmp_path / "runs").glob("*.json"))) == 14

@@ -1241,19 +1241,19 @@ def format_interval(
     return f"{number(point)} [{number(speed.get('low'))}, {number(speed.get('high'))}]"
 
 
+def interval_bound(value: Any) -> float | None:
+    """A speed-up or interval bound as stored (float, JSON's "inf", None) as a float; None for
+    None and NaN (undefined, or an older file's interpolated infinity)."""
+    if value is None:
+        return None
+    number = float(value)  # float("inf") reads JSON's "inf"
+    return None if math.isnan(number) else number
+
+
 def interval_tone(speed: dict[str, Any]) -> str:
-    """How a speed-up interval reads: "good" when its lower bound exceeds 1 (``inf`` included,
-    as JSON's "inf"), "bad" when its upper bound is below 1, "" otherwise or where a bound is
-    missing (None/NaN: undefined, or an older file's interpolated infinity)."""
-
-    def bound(key: str) -> float | None:
-        value = speed.get(key)
-        if value is None:
-            return None
-        number = float(value)  # float("inf") reads JSON's "inf"
-        return None if math.isnan(number) else number
-
-    low, high = bound("low"), bound("high")
+    """How a speed-up interval reads: "good" when its lower bound exceeds 1 (``inf`` included),
+    "bad" when its upper bound is below 1, "" otherwise or where a bound is missing."""
+    low, high = interval_bound(speed.get("low")), interval_bound(speed.get("high"))
     if low is not None and low > 1:
         return "good"
     if high is not None and high < 1:
@@ -1700,12 +1700,10 @@ def run_compare(
     )
     others = [a for a in summary["activations"] if a != "relu"]
     if config.relu_baseline and others:
-        from bettiscope.paired import SpeedupPlot, SpeedupRow, plot_speedups, speedup_rows
+        from bettiscope.paired import plot_speedups, summary_rows
 
-        # the same bootstrap (draws, seed 0) as the summary's, so the figure shows its numbers
-        pairs = [SpeedupRow(a, [f"{out}:relu"], [f"{out}:{a}"]) for a in others]
         plot_speedups(
-            speedup_rows(SpeedupPlot(rows=pairs), resamples=config.bootstrap),
+            summary_rows(summary, config.max_epochs, config.evaluation_seeds),
             out / "speedups.png",
             title=f"{title}: speed-up over ReLU, epochs to "
             f"{format_percent(config.target_train_acc)} training accuracy",

@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from bettiscope.experiments import paired_wilcoxon, probability_of_improvement, speedup_interval
+from bettiscope.experiments import (
+    interval_bound,
+    paired_wilcoxon,
+    probability_of_improvement,
+    speedup_interval,
+)
 from bettiscope.storage import environment_info, read_json
 
 #: ``target`` -> the evaluation-run field holding the first epoch at that target.
@@ -369,12 +374,42 @@ def speedup_rows(
     return results
 
 
+def summary_rows(
+    summary: dict[str, Any], budget: int, seeds: Sequence[int], target: str = "train_target"
+) -> list[dict[str, Any]]:
+    """:func:`plot_speedups` rows for one comparison, every activation against ReLU, read from
+    its summary (``results.json["summary"]``, whose intervals and tests are those
+    :func:`paired_speedup` gives for the same folder) instead of re-reading the folder and
+    bootstrapping again. Only the fields the plot draws."""
+    per = summary["activations"]
+
+    def arm(row: dict[str, Any]) -> dict[str, Any]:
+        cell = row[target]
+        return {
+            "median_epochs": cell["median_epochs"],
+            "successes": sum(e is not None for e in cell["epochs"]),
+            "final_train_acc_median": row["final_train_acc_median"],
+        }
+
+    return [
+        {
+            "label": activation,
+            "seeds": list(seeds),
+            "budget": budget,
+            "speedup": row[target]["speedup_vs_relu"],
+            "wilcoxon": row[target]["wilcoxon_vs_relu"],
+            "baseline": arm(per["relu"]),
+            "other": arm(row),
+        }
+        for activation, row in per.items()
+        if activation != "relu"
+    ]
+
+
 def _finite(value: Any) -> float | None:
     """A bound as a float; None for None, NaN or inf (JSON's "inf" included)."""
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    number = interval_bound(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _forest_row(result: dict[str, Any]) -> dict[str, Any]:

@@ -389,6 +389,12 @@ def _batches(
         yield X[index], y[index]
 
 
+def _eval_slices(n: int, batch_size: int) -> list[slice]:
+    """The evaluation batches of ``n`` samples: :func:`evaluate` and the kept-pass check must
+    split alike, or their logits could differ in the last bit."""
+    return [slice(i, i + batch_size) for i in range(0, n, batch_size)]
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -411,9 +417,7 @@ def evaluate(
         batches: Iterable[tuple[Tensor, Tensor]] = data
     else:
         X, y = _check_tensors(data, "data")
-        batches = (
-            (X[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(X), batch_size)
-        )
+        batches = ((X[part], y[part]) for part in _eval_slices(len(X), batch_size))
     total_loss, correct, count = 0.0, 0, 0
     for xb, yb in batches:
         xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
@@ -432,7 +436,7 @@ def _eval_logits(model: nn.Module, X: Tensor, batch_size: int) -> Tensor:
     """Logits of ``model`` on ``X`` in eval mode, batched exactly as :func:`evaluate` batches."""
     was_training = model.training
     model.eval()
-    logits = torch.cat([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+    logits = torch.cat([model(X[part]) for part in _eval_slices(len(X), batch_size)])
     model.train(was_training)
     return logits
 

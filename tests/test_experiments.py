@@ -16,6 +16,7 @@ from bettiscope.experiments import (
     choose_lrs,
     evaluation_specs,
     execute_run,
+    export_results,
     format_interval,
     interval_tone,
     probability_of_improvement,
@@ -275,8 +276,40 @@ def test_reuse_imports_only_identical_runs(tmp_path) -> None:
     )
     records = [json.loads(p.read_text()) for p in (tmp_path / "e" / "runs").glob("*.json")]
     assert all(bool(r.get("imported_from")) == (r["phase"] == "tune") for r in records)
-    with pytest.raises(ValueError, match="not a comparison folder"):
+    with pytest.raises(ValueError, match="neither a comparison folder"):
         run_compare(_config(), tmp_path / "d", reuse_from=[tmp_path / "nowhere"])
+
+
+def test_an_exported_archive_replaces_the_folder(tmp_path) -> None:
+    config = _config(lr_grid=[0.003, 0.03], trace_every=10)
+    first = run_compare(config, tmp_path / "a")
+    archive = export_results(tmp_path / "a", tmp_path / "a.json")
+    payload = json.loads(archive.read_text())
+    assert payload["summary"] == first["summary"] and payload["config"] == first["config"]
+    stored = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "a" / "runs").glob("*")}
+    archived = {r["id"]: r for r in payload["runs"] + payload["tuning_runs"]}
+    assert archived.keys() == stored.keys()
+    assert {r["phase"] for r in payload["tuning_runs"]} == {"tune"}
+    for name, record in stored.items():  # everything but the per-epoch history
+        assert archived[name] == {k: v for k, v in record.items() if k != "history"}
+    assert any(r["betti_trace"] for r in payload["runs"])
+    assert payload["exported"]["dropped_run_fields"] == ["history"]
+    slim = json.loads(export_results(tmp_path / "a", tmp_path / "s.json", traces=False).read_text())
+    assert all("betti_trace" not in r for r in slim["runs"])
+    # the archive alone rebuilds the comparison: every run copied, none trained again
+    again = run_compare(config, tmp_path / "b", reuse_from=[archive])
+    assert again["summary"] == first["summary"]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "b" / "runs").glob("*.json")]
+    assert len(records) == len(stored)
+    assert all(r["imported_from"].startswith(f"{archive}#") for r in records)
+    with pytest.raises(ValueError, match="no results.json"):
+        export_results(tmp_path / "b" / "runs", tmp_path / "x.json")
+    (tmp_path / "bad.json").write_text('{"config": {}, "runs": []}')
+    with pytest.raises(ValueError, match="not an exported comparison"):
+        run_compare(config, tmp_path / "c", reuse_from=[tmp_path / "bad.json"])
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        run_compare(config, tmp_path / "c", reuse_from=[tmp_path / "broken.json"])
 
 
 def test_summary_statistics_are_consistent(tmp_path) -> None:

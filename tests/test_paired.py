@@ -190,6 +190,20 @@ def test_speedup_command_on_real_comparisons(tmp_path) -> None:
         "--other", f"{tmp_path / 'uniform'}:proposed", "--json",
     ])  # fmt: skip
     assert json.loads(printed.stdout)["speedup"] == written["speedup"]
+    # an exported archive stands in for its folder
+    exported = runner.invoke(
+        app, ["export-results", str(tmp_path / "uniform"), "--out", str(tmp_path / "u.json")]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert "6 evaluation and 0 tuning runs" in " ".join(exported.stdout.split())
+    from_archive = runner.invoke(app, [
+        "speedup", "--baseline", f"{tmp_path / 'zeros'}:relu",
+        "--other", f"{tmp_path / 'u.json'}:proposed", "--json",
+    ])  # fmt: skip
+    assert from_archive.exit_code == 0, from_archive.output
+    assert json.loads(from_archive.stdout)["speedup"] == written["speedup"]
+    missing = runner.invoke(app, ["export-results", str(tmp_path), "--out", str(out)])
+    assert missing.exit_code == 2 and "no results.json" in missing.stderr
     # an unfinished folder (interrupted, or still running) pairs its finished runs
     (tmp_path / "uniform" / "results.json").unlink()
     unfinished = runner.invoke(app, [

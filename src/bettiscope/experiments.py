@@ -63,6 +63,7 @@ __all__ = [
     "choose_lrs",
     "evaluation_specs",
     "execute_run",
+    "export_results",
     "format_interval",
     "format_value",
     "mlp_task",
@@ -1507,6 +1508,114 @@ def _continue_shorter_run(
     return True
 
 
+#: What marks an exported comparison (see :func:`export_results`) and its format version.
+ARCHIVE_KEY = "exported"
+ARCHIVE_FORMAT = 1
+
+
+def read_archive(path: str | Path) -> dict[str, Any]:
+    """A comparison's results from a run folder's ``results.json`` or an exported archive.
+
+    Raises
+    ------
+    ValueError
+        Not readable, not JSON, or not a comparison's results (no ``config`` or ``runs``).
+    """
+    payload = read_json(path)
+    if not isinstance(payload, dict) or "config" not in payload or "runs" not in payload:
+        raise ValueError(f"{path}: not a comparison's results (no config or runs).")
+    return payload
+
+
+def export_results(folder: str | Path, out: str | Path, *, traces: bool = True) -> Path:
+    """Write a finished comparison, every run included, as one small JSON archive.
+
+    A run folder holds one file per run with its per-epoch history and a mid-run checkpoint
+    folder (tens of MB for a grid); the archive keeps what the results rest on, small enough
+    to publish beside a paper or commit: ``results.json`` (configuration, summary, library
+    versions) with every evaluation run, and the tuning runs under ``tuning_runs``, each run
+    with its full spec, epochs to each target, final accuracies and (unless ``traces=False``)
+    its Betti trace; only the per-epoch ``history`` is left out.
+
+    The archive stands in for the folder wherever a finished comparison is read:
+    ``bettiscope speedup`` / ``speedup-plot`` (``ARCHIVE.json:ACTIVATION``) and ``compare
+    --reuse ARCHIVE.json``, which copies its runs instead of running them again (it cannot
+    continue runs to a larger budget: no model state is kept).
+
+    Parameters
+    ----------
+    folder : path
+        A finished comparison folder (with ``results.json``).
+    out : path
+        The archive to write (JSON, written atomically).
+    traces : bool, default=True
+        Keep each evaluation run's Betti trace (per layer, class and checkpoint).
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    source = Path(folder)
+    results = source / "results.json"
+    if not results.is_file():
+        raise ValueError(
+            f"{source}: no results.json; export a finished comparison (re-run the same compare "
+            "command on it to finish it)."
+        )
+    payload = read_archive(results)
+    dropped = ["history"] + ([] if traces else ["betti_trace"])
+
+    def slim(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if k not in dropped}
+
+    evaluation = {record["id"] for record in payload["runs"]}
+    tuning = [
+        slim(read_json(path))
+        for path in sorted((source / "runs").glob("*.json"))
+        if path.stem not in evaluation
+    ]
+    archive = {
+        **payload,
+        "runs": [slim(record) for record in payload["runs"]],
+        "tuning_runs": tuning,
+        ARCHIVE_KEY: {
+            "format": ARCHIVE_FORMAT,
+            "from": str(source),
+            "dropped_run_fields": dropped,
+            "created": datetime.now().isoformat(timespec="seconds"),
+        },
+    }
+    return atomic_write_json(out, archive)
+
+
+def _stored_runs(folder: str | Path) -> Callable[[str], tuple[str, dict[str, Any]] | None]:
+    """``lookup(run_id) -> (where, record)`` over an earlier comparison's finished runs.
+
+    ``folder`` is a run folder (``runs/<id>.json``) or an archive from :func:`export_results`.
+    """
+    path = Path(folder)
+    if path.is_dir():
+
+        def in_folder(name: str) -> tuple[str, dict[str, Any]] | None:
+            source = path / "runs" / f"{name}.json"
+            return (str(source), read_json(source)) if source.is_file() else None
+
+        return in_folder
+    archive = read_archive(path)
+    if ARCHIVE_KEY not in archive:
+        raise ValueError(
+            f"reuse: {path} is not an exported comparison (see `bettiscope export-results`)."
+        )
+    records = {r["id"]: r for r in [*archive["runs"], *archive.get("tuning_runs", [])]}
+
+    def in_archive(name: str) -> tuple[str, dict[str, Any]] | None:
+        record = records.get(name)
+        return None if record is None else (f"{path}#{name}", record)
+
+    return in_archive
+
+
 def import_finished_runs(
     specs: list[dict[str, Any]], out: Path, reuse_from: Sequence[str | Path]
 ) -> dict[str, int]:
@@ -1525,20 +1634,24 @@ def import_finished_runs(
       its state is copied into ``out/checkpoints`` and the run is continued from there, so
       only the extra epochs are trained.
 
+    A folder may also be an archive from :func:`export_results`: its runs are copied the same
+    way; it holds no model state, so none is continued.
+
     Returns ``{"imported": n, "continued": m}``.
     """
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     counts = {"imported": 0, "continued": 0}
+    sources = [(Path(folder), _stored_runs(folder)) for folder in reuse_from]
     for spec in specs:
         name = f"{run_id(spec)}.json"
         if (runs_dir / name).exists():
             continue
-        for folder in reuse_from:
-            source = Path(folder) / "runs" / name
-            if not source.is_file():
+        for folder, lookup in sources:
+            found = lookup(run_id(spec))
+            if found is None:
                 continue
-            record = read_json(source)
+            source, record = found
             stored = record.get("spec")
             same = _same_run(spec, stored)
             budget = None if same else _other_budget(spec, stored)
@@ -1556,7 +1669,8 @@ def import_finished_runs(
             if (
                 longer
                 and record.get("stopped") == "budget"
-                and _continue_shorter_run(spec, record, Path(folder), source, out)
+                and folder.is_dir()
+                and _continue_shorter_run(spec, record, folder, Path(source), out)
             ):
                 counts["continued"] += 1
                 break
@@ -1641,8 +1755,13 @@ def run_compare(
     # fail early on a bad data set, before any run starts or the folder is claimed
     task = build_task(config.task())
     for folder in reuse_from:
-        if not (Path(folder) / "runs").is_dir():
-            raise ValueError(f"reuse: {folder} is not a comparison folder (no runs/ inside).")
+        if Path(folder).is_file():
+            _stored_runs(folder)  # a bad archive fails here, before any run starts
+        elif not (Path(folder) / "runs").is_dir():
+            raise ValueError(
+                f"reuse: {folder} is neither a comparison folder (no runs/ inside) nor an "
+                "exported comparison (.json)."
+            )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config_path = out / "config.json"

@@ -40,14 +40,16 @@ def _load_folder(folder: Path) -> dict[str, Any]:
 
     A finished folder has ``results.json``. An unfinished one (interrupted, or still running)
     has ``config.json`` and one ``runs/<id>.json`` per finished run; those runs are final, so
-    they pair as well as a finished folder's.
+    they pair as well as a finished folder's. ``folder`` may also be a ``results.json`` or an
+    archive from :func:`bettiscope.experiments.export_results` (finished).
     """
+    from bettiscope.experiments import read_archive
+
+    if folder.is_file():
+        return {**read_archive(folder), "finished": True}
     results = folder / "results.json"
     if results.is_file():
-        payload = read_json(results)
-        if not isinstance(payload, dict) or "config" not in payload or "runs" not in payload:
-            raise ValueError(f"{results}: not a comparison's results (no config or runs).")
-        return {**payload, "finished": True}
+        return {**read_archive(results), "finished": True}
     if (folder / "config.json").is_file() and (folder / "runs").is_dir():
         runs = [read_json(path) for path in sorted((folder / "runs").glob("*.json"))]
         return {"config": read_json(folder / "config.json"), "runs": runs, "finished": False}

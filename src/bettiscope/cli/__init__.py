@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "data": ("data", "app", True),
     "trace": ("trace", "trace", False),
     "compare": ("compare", "compare", False),
+    "export-results": ("compare", "export_results", False),
     "train": ("train", "train_command", False),
     "prune": ("prune", "prune", False),
     "demo": ("demo", "demo", False),

@@ -150,7 +150,8 @@ def compare(
         list[Path] | None,
         typer.Option(
             help="Earlier run folder whose identical runs are copied, and whose runs that used "
-            "up a smaller --max-epochs are continued to this one (repeatable)."
+            "up a smaller --max-epochs are continued to this one, or an archive from "
+            "`bettiscope export-results` (copied only) (repeatable)."
         ),
     ] = None,
     keep_final_state: Annotated[
@@ -292,3 +293,26 @@ def _render(results: dict[str, Any], out: Path) -> None:
             "new --out."
         )
     out_console.print(f"Results: {out / 'results.json'}; summary: {out / 'summary.md'}")
+
+
+def export_results(
+    folder: Annotated[Path, typer.Argument(help="A finished comparison folder (compare --out).")],
+    out: Annotated[Path, typer.Option(help="The archive to write (.json).")],
+    traces: Annotated[bool, typer.Option(help="Keep each evaluation run's Betti trace.")] = True,
+) -> None:
+    """Write a finished comparison, every run but without per-epoch histories, as one JSON file.
+
+    The archive is small enough to commit or publish and stands in for the folder in
+    `speedup`, `speedup-plot` (ARCHIVE.json:ACTIVATION) and `compare --reuse`.
+    """
+    from bettiscope.experiments import export_results as export
+    from bettiscope.experiments import read_archive
+
+    with user_errors():
+        path = export(folder, out, traces=traces)
+        archive = read_archive(path)
+    size = path.stat().st_size
+    out_console.print(
+        f"{path}: {len(archive['runs'])} evaluation and {len(archive['tuning_runs'])} tuning "
+        f"runs, {size / 1024:,.0f} kB."
+    )

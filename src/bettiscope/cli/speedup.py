@@ -25,8 +25,9 @@ def speedup(
     baseline: Annotated[
         list[str],
         typer.Option(
-            help="FOLDER:ACTIVATION of the baseline arm, e.g. runs/compare-D-III:relu; repeat "
-            "it to pool seeds from several folders."
+            help="FOLDER:ACTIVATION of the baseline arm, e.g. runs/compare-D-III:relu (FOLDER "
+            "may be an archive from `export-results`); repeat it to pool seeds from several "
+            "folders."
         ),
     ],
     other: Annotated[

@@ -1586,7 +1586,20 @@ def export_results(folder: str | Path, out: str | Path, *, traces: bool = True) 
             "created": datetime.now().isoformat(timespec="seconds"),
         },
     }
-    return atomic_write_json(out, archive)
+    return atomic_write_text(out, _archive_text(to_jsonable(archive)))
+
+
+def _archive_text(archive: dict[str, Any]) -> str:
+    """JSON with one top-level key, or one run, per line: ~3x smaller than indented JSON, and a
+    diff of two archives shows which runs changed."""
+
+    def value(item: Any) -> str:
+        if isinstance(item, list) and item:
+            return "[\n" + ",\n".join(f"  {json.dumps(entry)}" for entry in item) + "\n ]"
+        return json.dumps(item)
+
+    fields = ",\n".join(f" {json.dumps(key)}: {value(item)}" for key, item in archive.items())
+    return "{\n" + fields + "\n}\n"
 
 
 def _stored_runs(folder: str | Path) -> Callable[[str], tuple[str, dict[str, Any]] | None]:

@@ -192,7 +192,7 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     assert sum(x is not None for x in imported) >= 3  # the 0.01 and 0.05 tuning runs at least
     assert any(x is None for x in imported)  # the lr 0.2 runs were new
     missing = _invoke([*args[:-1], str(tmp_path / "x"), "--reuse", str(tmp_path / "nothing")])
-    assert missing.exit_code == 2 and "not a comparison folder" in missing.stderr
+    assert missing.exit_code == 2 and "neither a comparison folder" in missing.stderr
 
 
 def test_bias_init_is_part_of_a_runs_identity(blobs, tmp_path) -> None:

@@ -54,7 +54,8 @@ def _load_folder(folder: Path) -> dict[str, Any]:
         runs = [read_json(path) for path in sorted((folder / "runs").glob("*.json"))]
         return {"config": read_json(folder / "config.json"), "runs": runs, "finished": False}
     raise ValueError(
-        f"{folder}: not a comparison folder (neither results.json nor config.json with runs/)."
+        f"{folder}: not a comparison folder (neither results.json nor config.json with runs/) "
+        "nor an archive from `bettiscope export-results`."
     )
 
 

@@ -1605,9 +1605,15 @@ def _archive_text(archive: dict[str, Any]) -> str:
 def _stored_runs(folder: str | Path) -> Callable[[str], tuple[str, dict[str, Any]] | None]:
     """``lookup(run_id) -> (where, record)`` over an earlier comparison's finished runs.
 
-    ``folder`` is a run folder (``runs/<id>.json``) or an archive from :func:`export_results`.
+    ``folder`` is a run folder (``runs/<id>.json``) or an archive from :func:`export_results`;
+    anything else raises ValueError.
     """
     path = Path(folder)
+    if not path.is_file() and not (path / "runs").is_dir():
+        raise ValueError(
+            f"reuse: {folder} is neither a comparison folder (no runs/ inside) nor an "
+            "exported comparison (.json)."
+        )
     if path.is_dir():
 
         def in_folder(name: str) -> tuple[str, dict[str, Any]] | None:
@@ -1657,11 +1663,12 @@ def import_finished_runs(
     counts = {"imported": 0, "continued": 0}
     sources = [(Path(folder), _stored_runs(folder)) for folder in reuse_from]
     for spec in specs:
-        name = f"{run_id(spec)}.json"
+        identity = run_id(spec)
+        name = f"{identity}.json"
         if (runs_dir / name).exists():
             continue
         for folder, lookup in sources:
-            found = lookup(run_id(spec))
+            found = lookup(identity)
             if found is None:
                 continue
             source, record = found
@@ -1768,13 +1775,7 @@ def run_compare(
     # fail early on a bad data set, before any run starts or the folder is claimed
     task = build_task(config.task())
     for folder in reuse_from:
-        if Path(folder).is_file():
-            _stored_runs(folder)  # a bad archive fails here, before any run starts
-        elif not (Path(folder) / "runs").is_dir():
-            raise ValueError(
-                f"reuse: {folder} is neither a comparison folder (no runs/ inside) nor an "
-                "exported comparison (.json)."
-            )
+        _stored_runs(folder)  # a bad folder or archive fails here, before any run starts
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config_path = out / "config.json"

@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/layer_betti.py            # full D-II (45,000 points), ~5 min
     .venv/bin/python benchmarks/layer_betti.py --quick    # 1,000 points per torus, ~1 min
+    .venv/bin/python benchmarks/layer_betti.py --activation cone --lr 0.1 --methods strong,auto
+                                                          # dense layers where edge collapse stalls
 
 Target (issue 4): beta_0..beta_1 of every representation (input, 9 hidden layers, logits) of each
 class (split by predicted label) of a width-15, 10-layer ReLU MLP on D-II, knn-hop k=35, scale
@@ -15,8 +17,11 @@ layers are those of a network in training, not of a random one. Each engine meth
 whole checkpoint (22 cells); all methods must give identical Betti numbers. "legacy" is the engine
 as it was before the probing-overhead work (commit 71de520: scikit-learn kNN, int32 hop products,
 GUDHI simplex tree of the whole graph, edge collapse), copied below and timed in the same run;
-"auto" is the current engine (dominated kNN vertices deleted, then edge collapse); "auto, 2
-workers" measures the cells in two processes (only useful with idle cores).
+"strong" deletes the dominated kNN vertices, then edge-collapses; "auto" is the current engine,
+"strong" except that beta_1 of a dense graph (many triangles per edge) goes to ripser (the edge
+collapse stalls on the deep layers of a cone-trained net: ``--activation cone --lr 0.1``); "auto, 2
+workers" measures the cells in two processes (only useful with idle cores). ``--methods`` picks
+the rows; the first row is the reference the others must match and are compared with.
 
 Prints a table with the ratios and writes benchmarks/results/layer_betti.json.
 """
@@ -156,7 +161,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 300)")
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats per method")
     parser.add_argument("--baseline-cells", type=int, default=2, help="cells timed with plain")
-    parser.add_argument("--ripser", action="store_true", help="also time method='ripser'")
+    parser.add_argument(
+        "--methods",
+        default="legacy,auto,strong,collapse",
+        help="rows among legacy, auto, strong, collapse, ripser (the first is the reference)",
+    )
+    parser.add_argument("--activation", default="relu", help="MLP activation (registry name)")
+    parser.add_argument("--lr", type=float, default=0.02, help="learning rate of the training")
     parser.add_argument("--workers", type=int, default=2, help="workers of the parallel row")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/layer_betti.json"))
     args = parser.parse_args()
@@ -165,30 +176,29 @@ def main() -> None:
     params = {"points_per_torus": 1000} if args.quick else {}
     epochs = args.epochs if args.epochs is not None else (30 if args.quick else 300)
     task = mlp_task("D-II", val_fraction=0.0, dataset_params=params)
-    model = task.build_model("relu", 0)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - {"legacy", "auto", "strong", "collapse", "ripser"})
+    if unknown or not methods:
+        parser.error(f"--methods: unknown {unknown or 'empty list'}")
+    model = task.build_model(args.activation, 0)
     started = time.perf_counter()
     history = train(
-        model, task.train, TrainConfig(epochs=epochs, lr=0.02, lr_decay_steps=2500, seed=0)
+        model, task.train, TrainConfig(epochs=epochs, lr=args.lr, lr_decay_steps=2500, seed=0)
     )
     train_seconds = time.perf_counter() - started
     X = task.probe_inputs
     console.print(
-        f"D-II {len(X):,} points; ReLU MLP 15 x 9 + 2 logits trained {history.epochs} epochs "
+        f"D-II {len(X):,} points; {args.activation} MLP 15 x 9 + 2 logits trained "
+        f"{history.epochs} epochs at lr {args.lr} "
         f"({train_seconds:.1f} s, train accuracy {history.records[-1].train_acc:.4f})"
     )
 
     load_before = machine_load()
     rows: list[dict[str, Any]] = []
     reference = None
-    variants: list[tuple[str, str, int]] = [
-        ("legacy", "collapse", 1),
-        ("auto", "auto", 1),
-        ("collapse", "collapse", 1),
-    ]
-    if args.workers > 1:
+    variants = [(m, "collapse" if m == "legacy" else m, 1) for m in methods]
+    if args.workers > 1 and "auto" in methods:
         variants.append((f"auto, {args.workers} workers", "auto", args.workers))
-    if args.ripser:
-        variants.append(("ripser", "ripser", 1))
     for label, method, workers in variants:
         if workers > 1:
             warm_pool(workers)
@@ -210,12 +220,12 @@ def main() -> None:
                 "seconds_per_checkpoint": statistics.median(times),
                 "times": times,
                 "cells": len(result.layers) * len(result.classes),
-                "identical_to_legacy": same,
+                "identical_to_reference": same,
             }
         )
-    legacy_seconds = rows[0]["seconds_per_checkpoint"]
+    reference_seconds = rows[0]["seconds_per_checkpoint"]
     for row in rows:
-        row["speedup_vs_legacy"] = legacy_seconds / row["seconds_per_checkpoint"]
+        row["speedup_vs_reference"] = reference_seconds / row["seconds_per_checkpoint"]
 
     # in-run baseline: uncollapsed GUDHI on the first few cells (input first: the largest cloud)
     reps = capture(model, X)
@@ -250,18 +260,18 @@ def main() -> None:
     for column in (
         "method",
         "s / checkpoint",
-        "legacy / this",
+        f"{rows[0]['method']} / this",
         "target 30 s: ratio",
-        "identical to legacy",
+        f"identical to {rows[0]['method']}",
     ):
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
             row["method"],
             f"{row['seconds_per_checkpoint']:.1f}",
-            f"{row['speedup_vs_legacy']:.2f}x",
+            f"{row['speedup_vs_reference']:.2f}x",
             f"{row['seconds_per_checkpoint'] / TARGET_SECONDS:.2f}",
-            str(row["identical_to_legacy"]),
+            str(row["identical_to_reference"]),
         )
     console.print(table)
     cell_table = Table(title="Same cells: engine (auto) vs GUDHI without collapse (plain)")
@@ -296,7 +306,13 @@ def main() -> None:
             "benchmark": "layer_betti",
             "quick": args.quick,
             "dataset": {"name": "D-II", "params": params, "n_points": len(X)},
-            "model": {"activation": "relu", "width": 15, "depth": 10, "epochs": history.epochs},
+            "model": {
+                "activation": args.activation,
+                "width": 15,
+                "depth": 10,
+                "epochs": history.epochs,
+                "lr": args.lr,
+            },
             "train_accuracy": history.records[-1].train_acc,
             "measure": MEASURE,
             "target_seconds": TARGET_SECONDS,

@@ -319,6 +319,39 @@ class TestFlagComplex:
         with pytest.raises(ValueError, match="square"):
             flag_complex_betti(sp.csr_matrix((3, 4)), max_dim=1)
 
+    def test_auto_sends_dense_graphs_to_ripser_for_beta_1(self, monkeypatch) -> None:
+        import bettiscope.topology as topology
+
+        calls: list[int] = []
+        real = topology._ripser_betti
+
+        def spy(graph, *args):
+            calls.append(graph.shape[0])
+            return real(graph, *args)
+
+        monkeypatch.setattr(topology, "_ripser_betti", spy)
+
+        def cycle_power(n: int, width: int) -> sp.csr_matrix:
+            # i ~ j when cyclically at most `width` apart: a circle while width < n / 3
+            offsets = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+            gap = np.minimum(offsets, n - offsets)
+            return sp.csr_matrix((gap > 0) & (gap <= width))
+
+        dense = cycle_power(500, 120)  # ~60 triangles per edge (by the bound "auto" uses)
+        assert flag_complex_betti(dense, max_dim=1)[0] == (1, 1)
+        assert calls, "a dense graph should go to ripser"
+        assert flag_complex_betti(dense, max_dim=1, method="collapse")[0] == (1, 1)
+        # ripser stores no triangles: "auto" bounds its memory by the edges (~60 MB here) and is
+        # not refused where the clique-count check (~450 MB) refuses an explicit method="ripser"
+        assert flag_complex_betti(dense, max_dim=1, memory_limit=0.1)[0] == (1, 1)
+        with pytest.raises(ComplexTooLargeError):
+            flag_complex_betti(dense, max_dim=1, method="ripser", memory_limit=0.1)
+        calls.clear()
+        # sparse graphs (a few triangles per edge) and beta_2 requests stay with the collapses
+        assert flag_complex_betti(cycle_power(500, 3), max_dim=1)[0] == (1, 1)
+        assert flag_complex_betti(dense, max_dim=2)[0] == (1, 1, 0)
+        assert not calls
+
     def test_collapse_reports_fewer_edges(self) -> None:
         graph = scale_graph(shapes.sphere(400), scale=0.3)
         betti, reduced = flag_complex_betti(graph, max_dim=2, method="collapse")

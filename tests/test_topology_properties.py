@@ -17,7 +17,9 @@ from scipy.spatial.distance import pdist
 
 from bettiscope import betti_numbers
 from bettiscope.topology import (
+    _RIPSER_TRIANGLES_PER_EDGE,
     dominated_vertices,
+    estimate_clique_counts,
     flag_complex_betti,
     hop_graph,
     knn_graph,
@@ -235,3 +237,29 @@ def test_deleting_dominated_vertices_keeps_the_homology(points: np.ndarray, k: i
     full, _ = flag_complex_betti(graph, max_dim=2, method="plain")
     reduced, _ = flag_complex_betti(graph[keep][:, keep], max_dim=2, method="plain")
     assert full == reduced
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    width=st.integers(100, 120),
+    drop=st.floats(0.0, 0.1),
+    holes=st.integers(0, 3),
+)
+def test_auto_on_dense_graphs_equals_collapse(seed: int, width: int, drop: float, holes: int):
+    # dense ring-like graphs, where "auto" answers beta_1 with ripser instead of the collapses
+    rng = np.random.default_rng(seed)
+    n = 360
+    offsets = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    gap = np.minimum(offsets, n - offsets)
+    dense = np.triu((gap > 0) & (gap <= width) & (rng.random((n, n)) >= drop), 1)
+    for start in rng.integers(0, n, holes):  # cut the ring: whole arcs lose their edges
+        arc = (np.arange(n) - start) % n < width
+        dense[np.ix_(arc, arc)] = False
+    graph = sp.csr_matrix(dense | dense.T)
+    triangles_per_edge = estimate_clique_counts(graph, 3)[2] / max(graph.nnz // 2, 1)
+    assume(triangles_per_edge > _RIPSER_TRIANGLES_PER_EDGE)
+    assert (
+        flag_complex_betti(graph, max_dim=1)[0]
+        == flag_complex_betti(graph, max_dim=1, method="collapse")[0]
+    )

@@ -69,10 +69,14 @@ METRICS = ("euclidean", "knn-hop")
 #: "strong": for knn-hop, first delete the vertices dominated in the kNN graph (an exact strong
 #: collapse, see the module docstring), then "collapse"; for a graph given directly (no kNN graph
 #: known) or the euclidean metric it is "collapse";
-#: "auto": "strong". Measured: ~25x faster than ripser for beta_2 on D-II/D-III classes; for
+#: "auto": "strong", except that for beta_0..beta_1 on a dense graph (many triangles per edge,
+#: see ``_RIPSER_TRIANGLES_PER_EDGE``) the vertex-reduced graph goes to ripser instead.
+#: Measured: the collapses are ~25x faster than ripser for beta_2 on D-II/D-III classes; for
 #: beta_1 ripser wins on the raw D-III input clouds (0.17 s vs 0.33 s) but the collapses win on the
 #: layer clouds of a trained MLP, the main use (benchmarks/layer_betti.py: "strong" vs "collapse"
-#: vs "ripser" on the 22 cells of a D-II checkpoint; figures in docs/study.md).
+#: vs "ripser" on the 22 cells of a D-II checkpoint; figures in docs/study.md) - unless the
+#: collapse stalls: on the dense 2-hop graphs of cone-trained D-II layers (~500k edges, degree
+#: ~400) a round removes only ~25% of the edges, collapsing takes ~100 s a cell, ripser ~1 s.
 METHODS = ("auto", "strong", "collapse", "ripser", "plain")
 
 PARAMETER_CONSTRAINTS: dict[str, Interval | Options] = {
@@ -584,8 +588,22 @@ def _gudhi_tree(n: int, rows: np.ndarray, cols: np.ndarray) -> Any:
     return tree
 
 
+#: "auto" sends beta_1 to ripser when the graph has more triangles per edge than this (by
+#: :func:`estimate_clique_counts`, ~10 ms). Measured on the 22 cells of a trained ReLU and a trained
+#: cone D-II net: 18-38 on every ReLU cell, where one collapse round takes 0.03-0.3 s; 56-110 on
+#: cone's deep layers, where a round takes 1-8 s and removes only 25-60% of the edges, and ripser
+#: takes 0.3-0.8 s.
+_RIPSER_TRIANGLES_PER_EDGE = 45.0
+#: Memory allowed per edge when "auto" sends beta_1 to ripser. Measured peak: ~150 B per edge
+#: (160 MB for 1.1 million edges, 1.3e8 triangles by the bound); 1 KiB leaves room.
+_RIPSER_BYTES_PER_EDGE = 1024
+
+
 def _collapse_edge_list(
-    n: int, rows: np.ndarray, cols: np.ndarray, max_rounds: int = 200
+    n: int,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    max_rounds: int = 200,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Edge-collapse a graph (GUDHI) until nothing more collapses; returns the remaining edges.
 
@@ -604,6 +622,22 @@ def _collapse_edge_list(
         if done:
             break
     return edges.row.astype(np.int64), edges.col.astype(np.int64)
+
+
+def _ripser_betti(
+    graph: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, max_dim: int
+) -> tuple[int, ...]:
+    """Betti numbers of the flag complex of ``graph`` (upper edges ``rows``, ``cols``) by ripser.
+
+    The caller checks the size first.
+    """
+    import ripser
+
+    n = graph.shape[0]
+    # All edges at value 1, vertices at 0: the infinite bars at threshold 1 are the homology.
+    distances = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    diagrams = ripser.ripser(distances, distance_matrix=True, maxdim=max_dim, thresh=1.0)
+    return tuple(int(np.isinf(d[:, 1]).sum()) for d in diagrams["dgms"])
 
 
 def flag_complex_betti(
@@ -659,15 +693,15 @@ def _flag_betti(
     if max_dim == 0 or n == 0:
         return (beta_0,) + (0,) * max_dim, None
     rows, cols = _upper_edges(graph)
+    if method == "auto" and max_dim == 1:
+        dense = estimate_clique_counts(graph, 3)[2] > _RIPSER_TRIANGLES_PER_EDGE * len(rows)
+        # ripser never stores the triangles, so here its memory is bounded by the edges, not by
+        # the clique count the general check uses (which refuses such graphs by a factor of ~100)
+        if dense and len(rows) * _RIPSER_BYTES_PER_EDGE <= budget:
+            return _ripser_betti(graph, rows, cols, max_dim), None
     if method == "ripser":
-        import ripser
-
         _check_complex_size(graph, max_dim, budget)
-        # All edges at value 1, vertices at 0: the infinite bars at threshold 1 are the homology.
-        distances = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-        diagrams = ripser.ripser(distances, distance_matrix=True, maxdim=max_dim, thresh=1.0)
-        betti = [int(np.isinf(d[:, 1]).sum()) for d in diagrams["dgms"]]
-        return tuple(betti), None
+        return _ripser_betti(graph, rows, cols, max_dim), None
     if len(rows) * _BYTES_PER_SIMPLEX > budget:
         _refuse(
             f"The 1-skeleton ({len(rows):,} edges)",

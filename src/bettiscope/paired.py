@@ -543,13 +543,15 @@ def plot_speedups(
     axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.grid(axis="x", which="both", color="#e0e0e0", linewidth=0.5, zorder=0)
-    # hung below the figure (the tight save keeps it): placed inside, it grew up into the xlabel
-    figure.text(
-        0.99, 0.0,
+    # anchored under the x label (the tight save keeps it): placed at a fixed figure height it
+    # overlapped the label, whose height depends on the number of rows
+    axes.annotate(
         "dot and bar: ratio of medians, 95% paired bootstrap interval (arrow: open-ended); open "
         "dot: one median missed the budget, so the ratio is at least budget / median (baseline "
         "missed) or at most median / budget (other missed); right: runs that reached the target "
         "(other vs baseline), paired Wilcoxon p",
+        xy=(1.0, 0.0), xycoords=("axes fraction", axes.xaxis.label),
+        xytext=(0, -4), textcoords="offset points",
         ha="right", va="top", fontsize=7, color=colours[""], wrap=True,
     )  # fmt: skip
     return save_figure(figure, path, tight=True)

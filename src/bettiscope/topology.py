@@ -600,10 +600,7 @@ _RIPSER_BYTES_PER_EDGE = 1024
 
 
 def _collapse_edge_list(
-    n: int,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    max_rounds: int = 200,
+    n: int, rows: np.ndarray, cols: np.ndarray, max_rounds: int = 200
 ) -> tuple[np.ndarray, np.ndarray]:
     """Edge-collapse a graph (GUDHI) until nothing more collapses; returns the remaining edges.
 

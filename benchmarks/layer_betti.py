@@ -50,6 +50,7 @@ from bettiscope.experiments import mlp_task
 from bettiscope.probe import capture, layer_betti, predict
 from bettiscope.storage import atomic_write_json, environment_info
 from bettiscope.topology import (
+    METHODS,
     BettiResult,
     _betti_from_simplex_tree,
     _pairs_to_graph,
@@ -177,7 +178,7 @@ def main() -> None:
     epochs = args.epochs if args.epochs is not None else (30 if args.quick else 300)
     task = mlp_task("D-II", val_fraction=0.0, dataset_params=params)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = sorted(set(methods) - {"legacy", "auto", "strong", "collapse", "ripser"})
+    unknown = sorted(set(methods) - ({"legacy", *METHODS} - {"plain"}))
     if unknown or not methods:
         parser.error(f"--methods: unknown {unknown or 'empty list'}")
     model = task.build_model(args.activation, 0)

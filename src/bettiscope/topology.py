@@ -75,8 +75,7 @@ METRICS = ("euclidean", "knn-hop")
 #: beta_1 ripser wins on the raw D-III input clouds (0.17 s vs 0.33 s) but the collapses win on the
 #: layer clouds of a trained MLP, the main use (benchmarks/layer_betti.py: "strong" vs "collapse"
 #: vs "ripser" on the 22 cells of a D-II checkpoint; figures in docs/study.md) - unless the
-#: collapse stalls: on the dense 2-hop graphs of cone-trained D-II layers (~500k edges, degree
-#: ~400) a round removes only ~25% of the edges, collapsing takes ~100 s a cell, ripser ~1 s.
+#: collapse stalls on a dense graph (figures at ``_RIPSER_TRIANGLES_PER_EDGE``).
 METHODS = ("auto", "strong", "collapse", "ripser", "plain")
 
 PARAMETER_CONSTRAINTS: dict[str, Interval | Options] = {

@@ -347,10 +347,49 @@ class TestFlagComplex:
         with pytest.raises(ComplexTooLargeError):
             flag_complex_betti(dense, max_dim=1, method="ripser", memory_limit=0.1)
         calls.clear()
-        # sparse graphs (a few triangles per edge) and beta_2 requests stay with the collapses
+        # sparse graphs (a few triangles per edge) stay with the collapses, and so does beta_2 of
+        # a dense graph whose collapse does not stall (a cycle power collapses to its circle)
         assert flag_complex_betti(cycle_power(500, 3), max_dim=1)[0] == (1, 1)
         assert flag_complex_betti(dense, max_dim=2)[0] == (1, 1, 0)
         assert not calls
+
+    def test_auto_sends_beta_2_to_ripser_where_the_collapse_stalls(self, monkeypatch) -> None:
+        import bettiscope.topology as topology
+
+        calls: list[int] = []
+        real = topology._ripser_betti
+
+        def spy(graph, *args):
+            calls.append(graph.shape[0])
+            return real(graph, *args)
+
+        monkeypatch.setattr(topology, "_ripser_betti", spy)
+        # at this size the graph has ~19 triangles per edge: lower the threshold rather than
+        # build the ~70-part graph (~47 per edge) that crosses the real one
+        monkeypatch.setattr(topology, "_RIPSER_TRIANGLES_PER_EDGE", 10.0)
+
+        def cross_polytope(parts: int) -> np.ndarray:
+            # all pairs but the antipodal ones: the flag complex is the sphere S^(parts - 1), and
+            # no edge is dominated, so the edge collapse removes nothing (it stalls at once)
+            graph = ~np.eye(2 * parts, dtype=bool)
+            for i in range(parts):
+                graph[2 * i, 2 * i + 1] = graph[2 * i + 1, 2 * i] = False
+            return graph
+
+        # S^29 (b0 = 1, nothing below dimension 29) beside an octahedron (S^2): (2, 0, 1)
+        graph = sp.block_diag(
+            [sp.csr_matrix(cross_polytope(30)), sp.csr_matrix(cross_polytope(3))]
+        ).tocsr()
+        betti, reduced = flag_complex_betti(graph, max_dim=2)
+        assert betti == (2, 0, 1)
+        assert calls, "a dense graph whose collapse stalls should go to ripser for beta_2"
+        assert reduced == graph.nnz // 2  # the stalled collapse removed nothing
+        calls.clear()
+        assert flag_complex_betti(graph, max_dim=2, method="collapse")[0] == (2, 0, 1)
+        assert not calls
+        # neither ripser nor GUDHI fits: a clear refusal, not a long collapse
+        with pytest.raises(ComplexTooLargeError, match="max_dim"):
+            flag_complex_betti(graph, max_dim=2, memory_limit=1e-3)
 
     def test_collapse_reports_fewer_edges(self) -> None:
         graph = scale_graph(shapes.sphere(400), scale=0.3)

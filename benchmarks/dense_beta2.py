@@ -117,6 +117,7 @@ def cone_row(rounds: int) -> dict[str, Any]:
     from bettiscope.experiments import mlp_task
     from bettiscope.probe import capture, predict
     from bettiscope.topology import (
+        _pairs_to_graph,
         _upper_edges,
         dominated_vertices,
         hop_graph,
@@ -159,8 +160,9 @@ def cone_row(rounds: int) -> dict[str, Any]:
         "peak_rss_mb": peak_mb,
         "collapse_rounds": trail,
         "collapse_seconds_timed": sum(r["seconds"] for r in trail),
+        # GUDHI's edge list holds the upper edges with value 0: rebuild the symmetric graph
         "four_cliques_bound_after_rounds": estimate_clique_counts(
-            sp.csr_matrix(edges, dtype=bool), 4
+            _pairs_to_graph(edges.row.astype(np.int64), edges.col.astype(np.int64), n), 4
         )[3],
     }
 

@@ -670,8 +670,9 @@ def flag_complex_betti(
         Highest Betti number returned.
     method : {"auto", "strong", "collapse", "ripser", "plain"}, default="auto"
         See :data:`METHODS`. All give the same numbers; they differ in speed. On a graph given
-        here "auto" and "strong" are "collapse" (the vertex reduction needs the kNN graph; see
-        :func:`betti_numbers`).
+        here "strong" is "collapse" (the vertex reduction needs the kNN graph; see
+        :func:`betti_numbers`), and "auto" is "collapse" except on dense graphs, where it may
+        use ripser.
     memory_limit : float, optional
         GiB the complex may use; default half of the available memory.
 

@@ -698,12 +698,6 @@ def flag_complex_betti(
     return _flag_betti(graph, max_dim, method, _memory_budget(memory_limit))
 
 
-def _is_dense(graph: sp.spmatrix, n_edges: int) -> bool:
-    """More triangles per edge (by :func:`estimate_clique_counts`, ~10 ms) than the collapses
-    handle well; see ``_RIPSER_TRIANGLES_PER_EDGE``."""
-    return estimate_clique_counts(graph, 3)[2] > _RIPSER_TRIANGLES_PER_EDGE * n_edges
-
-
 def _flag_betti(
     graph: sp.csr_matrix, max_dim: int, method: str, budget: float
 ) -> tuple[tuple[int, ...], int | None]:
@@ -713,7 +707,10 @@ def _flag_betti(
     if max_dim == 0 or n == 0:
         return (beta_0,) + (0,) * max_dim, None
     rows, cols = _upper_edges(graph)
-    dense = method == "auto" and _is_dense(graph, len(rows))
+    # more triangles per edge (by the bound, ~10 ms) than the collapses handle well
+    dense = method == "auto" and (
+        estimate_clique_counts(graph, 3)[2] > _RIPSER_TRIANGLES_PER_EDGE * len(rows)
+    )
     # ripser never stores the triangles for beta_1, so here its memory is bounded by the edges,
     # not by the clique count the general check uses (which refuses such graphs by ~100x)
     if dense and max_dim == 1 and len(rows) * _RIPSER_BYTES_PER_EDGE <= budget:
@@ -736,13 +733,11 @@ def _flag_betti(
         check_graph = _pairs_to_graph(rows, cols, n)
         # beta_2 where the collapse stalled on a dense graph: the expansion would hold billions
         # of 4-cliques, while ripser's memory goes with the triangles (~4 min on 0.8M edges)
-        if (
-            dense
-            and max_dim == 2
-            and _is_dense(check_graph, len(rows))
-            and estimate_clique_counts(check_graph, 3)[2] * _RIPSER_BYTES_PER_TRIANGLE <= budget
-        ):
-            return _ripser_betti(check_graph, rows, cols, max_dim), n_reduced
+        if dense and max_dim == 2:
+            triangles = estimate_clique_counts(check_graph, 3)[2]
+            still_dense = triangles > _RIPSER_TRIANGLES_PER_EDGE * len(rows)
+            if still_dense and triangles * _RIPSER_BYTES_PER_TRIANGLE <= budget:
+                return _ripser_betti(check_graph, rows, cols, max_dim), n_reduced
     else:
         check_graph = graph
     _check_complex_size(check_graph, max_dim, budget)

@@ -297,6 +297,22 @@ class TestGuardRails:
         assert betti_numbers(points, scale=0.3) == (1, 1)
 
 
+@pytest.fixture
+def ripser_calls(monkeypatch) -> list[int]:
+    """Records the vertex count of every graph the engine hands to ripser (it still runs)."""
+    import bettiscope.topology as topology
+
+    calls: list[int] = []
+    real = topology._ripser_betti
+
+    def spy(graph, *args):
+        calls.append(graph.shape[0])
+        return real(graph, *args)
+
+    monkeypatch.setattr(topology, "_ripser_betti", spy)
+    return calls
+
+
 class TestFlagComplex:
     def test_hollow_tetrahedron_boundary(self) -> None:
         # the boundary of a tetrahedron as a graph is K4, whose clique complex is a solid simplex
@@ -319,17 +335,8 @@ class TestFlagComplex:
         with pytest.raises(ValueError, match="square"):
             flag_complex_betti(sp.csr_matrix((3, 4)), max_dim=1)
 
-    def test_auto_sends_dense_graphs_to_ripser_for_beta_1(self, monkeypatch) -> None:
-        import bettiscope.topology as topology
-
-        calls: list[int] = []
-        real = topology._ripser_betti
-
-        def spy(graph, *args):
-            calls.append(graph.shape[0])
-            return real(graph, *args)
-
-        monkeypatch.setattr(topology, "_ripser_betti", spy)
+    def test_auto_sends_dense_graphs_to_ripser_for_beta_1(self, ripser_calls) -> None:
+        calls = ripser_calls
 
         def cycle_power(n: int, width: int) -> sp.csr_matrix:
             # i ~ j when cyclically at most `width` apart: a circle while width < n / 3
@@ -353,17 +360,12 @@ class TestFlagComplex:
         assert flag_complex_betti(dense, max_dim=2)[0] == (1, 1, 0)
         assert not calls
 
-    def test_auto_sends_beta_2_to_ripser_where_the_collapse_stalls(self, monkeypatch) -> None:
+    def test_auto_sends_beta_2_to_ripser_where_the_collapse_stalls(
+        self, ripser_calls, monkeypatch
+    ) -> None:
         import bettiscope.topology as topology
 
-        calls: list[int] = []
-        real = topology._ripser_betti
-
-        def spy(graph, *args):
-            calls.append(graph.shape[0])
-            return real(graph, *args)
-
-        monkeypatch.setattr(topology, "_ripser_betti", spy)
+        calls = ripser_calls
         # at this size the graph has ~19 triangles per edge: lower the threshold rather than
         # build the ~70-part graph (~47 per edge) that crosses the real one
         monkeypatch.setattr(topology, "_RIPSER_TRIANGLES_PER_EDGE", 10.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from bettiscope.experiments import (
     execute_run,
     export_results,
     format_interval,
+    init_divergence_warnings,
     interval_tone,
     probability_of_improvement,
     register_task,
@@ -58,6 +60,18 @@ def toy_task(
 
 
 register_task("toy", toy_task, datasets=["toy-blobs"])
+
+
+def _deep_toy_model(activation, seed):
+    return build_mlp(2, 2, width=15, depth=10, activation=activation, seed=seed)
+
+
+def deep_toy_task(dataset: str, **options) -> StudyTask:
+    """The blobs through the Naitzat-sized net (9 hidden layers of 15 units)."""
+    return replace(toy_task(dataset, **options), build_model=_deep_toy_model)
+
+
+register_task("toy-deep", deep_toy_task, datasets=["toy-deep-blobs"])
 
 
 def _config(**changes) -> CompareConfig:
@@ -145,6 +159,42 @@ def test_tuning_warnings_flag_grid_ends_and_all_miss_choices() -> None:
     assert not any(w.startswith("gelu") for w in warnings)
     # one-point grid or a two-point grid: nothing to warn about
     assert tuning_warnings(choose_lrs(_config(lr_grid=[0.01]), [])) == []
+
+
+def test_compare_blames_an_overflowing_initialisation_not_the_learning_rate(tmp_path) -> None:
+    # z(2 - z) squares large inputs: through 9 Glorot layers the untrained net's outputs are
+    # inf/NaN, so every run diverges before its first step whatever its learning rate
+    config = _config(
+        dataset="toy-deep-blobs",
+        activations=["parabolic_cone"],
+        lr_grid=[0.001, 0.01, 0.1],
+        seeds=2,
+        tuning_seeds=1,
+        max_epochs=5,
+        trace_every=0,
+    )
+    results = run_compare(config, tmp_path / "tuned")
+    rows = results["summary"]["activations"]
+    assert rows["parabolic_cone"]["diverged_at_init"] == 2
+    assert rows["relu"]["diverged_at_init"] == 0
+    assert all(
+        point["diverged_at_init"] == point["runs"] == 1
+        for point in results["summary"]["lrs"]["parabolic_cone"]["grid"]
+    )
+    warnings = tuning_warnings(results["summary"]["lrs"])
+    overflow = [w for w in warnings if w.startswith("parabolic_cone")]
+    assert len(overflow) == 1 and "no learning rate can train it" in overflow[0]
+    assert "extend --lr-grid" not in overflow[0]  # the grid is not what is wrong
+    assert init_divergence_warnings(results["summary"]) == []  # said once, not twice
+    summary_md = (tmp_path / "tuned" / "summary.md").read_text()
+    assert "non-finite before the first optimiser step" in summary_md
+    assert "1 non-finite at init" in summary_md  # the tuning table's cells
+    # without tuning, the evaluation runs carry the warning
+    untuned = run_compare(
+        replace(config, lr_grid=[0.01], activations=["parabolic_cone"]), tmp_path / "one"
+    )
+    (text,) = init_divergence_warnings(untuned["summary"])
+    assert text.startswith("parabolic_cone: 2 of 2 evaluation runs")
 
 
 def test_speedup_known_answers() -> None:

@@ -132,6 +132,29 @@ class _Exploding(nn.Module):
 def test_divergence_stops_as_a_miss() -> None:
     history = train(_Exploding(), _blobs(), TrainConfig(epochs=5))
     assert history.stopped == "diverged" and history.epochs_to_target is None
+    # non-finite before any step: the initialisation's fault, not the learning rate's
+    assert history.diverged_at_init
+    assert TrainHistory.from_dict(history.to_dict()).diverged_at_init
+
+
+class _ExplodingAfterFirstStep(nn.Module):
+    """Finite for the untrained network, non-finite once the optimiser has stepped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.linear(x) * (float("nan") if self.calls > 1 else 1.0)
+
+
+def test_divergence_after_a_step_is_not_blamed_on_the_initialisation() -> None:
+    history = train(_ExplodingAfterFirstStep(), _blobs(), TrainConfig(epochs=5, batch_size=8))
+    assert history.stopped == "diverged" and not history.diverged_at_init
+    healthy = train(_model(), _blobs(), TrainConfig(epochs=2))
+    assert healthy.stopped != "diverged" and not healthy.diverged_at_init
 
 
 def test_on_epoch_end_sees_every_epoch_and_can_stop() -> None:

@@ -66,6 +66,7 @@ __all__ = [
     "export_results",
     "format_interval",
     "format_value",
+    "init_divergence_warnings",
     "mlp_task",
     "paired_wilcoxon",
     "plot_betti_by_layer",
@@ -558,6 +559,7 @@ def choose_lrs(
                     "median_epochs": float(np.median(epochs)),
                     "successes": sum(math.isfinite(e) for e in epochs),
                     "runs": len(runs),
+                    "diverged_at_init": sum(bool(r.get("diverged_at_init")) for r in runs),
                     "mean_final_loss": float(np.mean(finite_losses)) if finite_losses else None,
                 }
             )
@@ -577,18 +579,36 @@ def choose_lrs(
     return chosen
 
 
+def _tuning_overflowed(info: dict[str, Any]) -> bool:
+    """True when every tuning run at every learning rate was non-finite before its first step."""
+    grid = info.get("grid") or []
+    return bool(info.get("tuned") and grid) and all(
+        row.get("diverged_at_init", 0) == row.get("runs", -1) for row in grid
+    )
+
+
 def tuning_warnings(lrs: dict[str, dict[str, Any]]) -> list[str]:
     """Plain-language warnings about learning rates whose tuning may not have found the best.
 
     A learning rate chosen at the end of a grid of three or more points may be beaten by one
     beyond it, and one chosen when the median tuning run missed the target at every grid point
     was picked by the tie-breaks (successes, then final loss) only; both make that activation's
-    speed-up less trustworthy. ``lrs`` is :func:`choose_lrs`'s result (also as reloaded from
-    ``results.json``). Returns one sentence per affected activation (empty if none).
+    speed-up less trustworthy. An activation whose every tuning run diverged before its first
+    step (``diverged_at_init``) gets a warning of its own instead: no learning rate can help
+    it. ``lrs`` is :func:`choose_lrs`'s result (also as reloaded from ``results.json``).
+    Returns one sentence per affected activation (empty if none).
     """
     warnings: list[str] = []
     for activation, info in lrs.items():
         grid = info.get("grid") or []
+        if _tuning_overflowed(info):
+            warnings.append(
+                f"{activation}: every tuning run's loss was already non-finite before the first "
+                "optimiser step (the untrained network's outputs overflow), so no learning rate "
+                "can train it and the chosen one means nothing; change the initialisation, the "
+                "depth or the activation."
+            )
+            continue
         if not info.get("tuned") or len(grid) < 3:
             continue
         values = [row["lr"] for row in grid]
@@ -604,6 +624,22 @@ def tuning_warnings(lrs: dict[str, dict[str, Any]]) -> list[str]:
             problems.append("it is the highest of the grid (extend --lr-grid upwards)")
         if problems:
             warnings.append(f"{activation} (lr {info['lr']:g}): " + "; ".join(problems) + ".")
+    return warnings
+
+
+def init_divergence_warnings(summary: dict[str, Any]) -> list[str]:
+    """One warning per activation some of whose evaluation runs were non-finite before their
+    first optimiser step (``diverged_at_init``), unless :func:`tuning_warnings` already says
+    that of every tuning run. ``summary`` is a comparison's ``results.json`` summary."""
+    warnings = []
+    for activation, row in summary["activations"].items():
+        count = row.get("diverged_at_init", 0)
+        if count and not _tuning_overflowed(summary["lrs"].get(activation, {})):
+            warnings.append(
+                f"{activation}: {count} of {row['runs']} evaluation runs were non-finite before "
+                "their first optimiser step (the untrained network's outputs overflow); a "
+                "different learning rate cannot change that."
+            )
     return warnings
 
 
@@ -713,6 +749,7 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
         "epochs_to_train_target": history.epochs_to_train_target,
         "epochs_to_val_target": history.epochs_to_val_target,
         "stopped": history.stopped,
+        "diverged_at_init": history.diverged_at_init,
         "resumed_from": history.resumed_from,
         "epochs": history.epochs,
         "steps": history.steps,
@@ -980,6 +1017,7 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
                 [r["seconds_per_epoch"] for r in runs if r["seconds_per_epoch"] is not None]
             ),
             "diverged": sum(r["stopped"] == "diverged" for r in runs),
+            "diverged_at_init": sum(bool(r.get("diverged_at_init")) for r in runs),
             # where every run misses, the accuracy reached within the budget still compares
             "final_train_acc_median": _median_or_none(
                 [r["final_train_acc"] for r in runs if r["final_train_acc"] is not None]
@@ -1424,6 +1462,9 @@ def render_summary_md(results: dict[str, Any]) -> str:
         warnings = tuning_warnings(summary["lrs"])
         if warnings:
             lines += [f"- Warning: {text}" for text in warnings] + [""]
+    overflow = init_divergence_warnings(summary)
+    if overflow:
+        lines += [f"- Warning: {text}" for text in overflow] + [""]
     return "\n".join(lines)
 
 

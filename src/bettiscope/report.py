@@ -386,7 +386,8 @@ def format_tuning_point(point: dict[str, Any]) -> str:
 
     ``point`` is an entry of ``summary["lrs"][activation]["grid"]`` in a comparison's
     results.json: median epochs to the target on the tuning seeds (inf = missed), runs that
-    reached it, and, where the median missed, the mean final loss that broke the tie.
+    reached it, where the median missed the mean final loss that broke the tie, and how many
+    runs were non-finite before their first step (``diverged_at_init``).
     """
     median = float(point["median_epochs"])
     cell = "inf" if math.isinf(median) else f"{median:g}"
@@ -395,6 +396,8 @@ def format_tuning_point(point: dict[str, Any]) -> str:
     loss = point.get("mean_final_loss")
     if math.isinf(median) and loss is not None:
         cell += f", loss {loss:.3g}"
+    if point.get("diverged_at_init"):
+        cell += f", {point['diverged_at_init']} non-finite at init"
     return cell
 
 

@@ -206,6 +206,9 @@ class TrainHistory:
         Why training ended: "target", "budget", "diverged" (non-finite loss) or "callback".
     resumed_from : int or None
         Epoch of the checkpoint this run resumed from.
+    diverged_at_init : bool
+        True when the loss of the untrained network (the first batch, before any optimiser
+        step) was already non-finite: its outputs overflow, so no learning rate can train it.
     """
 
     records: list[EpochRecord] = field(default_factory=list)
@@ -214,6 +217,7 @@ class TrainHistory:
     epochs_to_target: int | None = None
     stopped: str = "budget"
     resumed_from: int | None = None
+    diverged_at_init: bool = False
 
     @property
     def epochs(self) -> int:
@@ -245,6 +249,7 @@ class TrainHistory:
             "epochs_to_val_target": self.epochs_to_val_target,
             "stopped": self.stopped,
             "resumed_from": self.resumed_from,
+            "diverged_at_init": self.diverged_at_init,
             "epochs": self.epochs,
             "steps": self.steps,
             "seconds_per_epoch": self.seconds_per_epoch,
@@ -264,6 +269,7 @@ class TrainHistory:
             epochs_to_target=payload.get("epochs_to_target"),
             stopped=payload.get("stopped", "budget"),
             resumed_from=payload.get("resumed_from"),
+            diverged_at_init=payload.get("diverged_at_init", False),
         )
 
 
@@ -630,7 +636,8 @@ def train(
     If ``cfg.checkpoint_path`` holds a checkpoint written with the same config (the epoch budget
     and device may differ), training resumes from it: model, optimiser, epoch, history and all
     RNG states are restored, so a resumed full-batch run matches an uninterrupted one. A run that
-    produces a non-finite loss stops with ``stopped == "diverged"`` (it never reaches a target).
+    produces a non-finite loss stops with ``stopped == "diverged"`` (it never reaches a target);
+    ``diverged_at_init`` says whether the untrained network's loss was already non-finite.
     """
     cfg.validate()
     if cfg.target_val_acc is not None and val is None:
@@ -669,6 +676,8 @@ def train(
             kept = lookahead.take(model)
             logits = model(xb) if kept is None else kept  # (B, num_classes)
             loss = F.cross_entropy(logits, yb)
+            if step == 0:  # the untrained network: a non-finite loss here is no lr's fault
+                history.diverged_at_init = not bool(torch.isfinite(loss))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -680,7 +689,7 @@ def train(
             raise ValueError("train: the training data yielded no samples.")
         train_loss = total_loss / count
         if not math.isfinite(train_loss):
-            history.stopped = "diverged"  # a miss: learning rate too high for this activation
+            history.stopped = "diverged"  # a miss: lr too high (or diverged_at_init: overflow)
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, model, optimizer, cfg, history, order)
             break

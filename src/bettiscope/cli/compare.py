@@ -246,7 +246,13 @@ def compare(
 
 
 def _render(results: dict[str, Any], out: Path) -> None:
-    from bettiscope.experiments import format_percent, run_provenance, speedup_text, tuning_warnings
+    from bettiscope.experiments import (
+        format_percent,
+        init_divergence_warnings,
+        run_provenance,
+        speedup_text,
+        tuning_warnings,
+    )
     from bettiscope.experiments import format_value as fmt
 
     summary = results["summary"]
@@ -271,7 +277,7 @@ def _render(results: dict[str, Any], out: Path) -> None:
             fmt(p),
         )
     out_console.print(table)
-    for text in tuning_warnings(summary["lrs"]):
+    for text in tuning_warnings(summary["lrs"]) + init_divergence_warnings(summary):
         out_console.print(f"[yellow]Warning:[/yellow] {text}")
     imported, continued = run_provenance(results["runs"])
     if imported or continued:

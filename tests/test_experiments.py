@@ -18,13 +18,9 @@ from bettiscope.experiments import (
     evaluation_specs,
     execute_run,
     export_results,
-    format_interval,
     init_divergence_warnings,
-    interval_tone,
-    probability_of_improvement,
     register_task,
     run_compare,
-    speedup_interval,
     tuning_specs,
     tuning_warnings,
 )
@@ -195,29 +191,6 @@ def test_compare_blames_an_overflowing_initialisation_not_the_learning_rate(tmp_
     )
     (text,) = init_divergence_warnings(untuned["summary"])
     assert text.startswith("parabolic_cone: 2 of 2 evaluation runs")
-
-
-def test_speedup_known_answers() -> None:
-    relu = [100, 120, 80, 100, 110]
-    fast = [50, 60, 40, 50, 55]
-    result = speedup_interval(relu, fast, resamples=2000)
-    assert result["speedup"] == pytest.approx(2.0)
-    assert 1.5 < result["low"] <= 2.0 <= result["high"] < 2.6
-    same = speedup_interval(relu, relu, resamples=2000)
-    assert same["speedup"] == 1.0 and same["low"] == same["high"] == 1.0
-    # misses count as infinity: an activation that always misses has speed-up 0
-    missed = speedup_interval(relu, [math.inf] * 5, resamples=500)
-    assert missed["speedup"] == 0.0
-    both = speedup_interval([math.inf] * 3, [math.inf] * 3, resamples=200)
-    assert math.isnan(both["speedup"]) and both["undefined_fraction"] == 1.0
-    with pytest.raises(ValueError, match="paired 1-D samples"):
-        speedup_interval([1, 2], [1])
-
-
-def test_probability_of_improvement() -> None:
-    assert probability_of_improvement([10, 10], [5, 5]) == 1.0
-    assert probability_of_improvement([5, 5], [10, 10]) == 0.0
-    assert probability_of_improvement([5, math.inf], [5, math.inf]) == 0.5
 
 
 def test_execute_run_record() -> None:
@@ -462,27 +435,6 @@ def test_execute_run_resumes_its_own_checkpoint(tmp_path) -> None:
     assert sorted(kept) == (sorted(expected) if record["stopped"] == "budget" else [])
 
 
-def test_speedup_interval_with_baseline_misses_is_open_ended() -> None:
-    relu = [100, math.inf, 120, math.inf, 90, math.inf, 110, 95]
-    other = [50, 60, 70, 55, 65, 52, 58, 61]
-    result = speedup_interval(relu, other, resamples=2000)
-    assert result["speedup"] == pytest.approx(np.median(relu) / np.median(other))
-    assert result["high"] == math.inf and result["low"] > 1.0
-
-
-def test_interval_text_and_tone_read_json_and_float_bounds_alike() -> None:
-    # an interval that excludes 1 from above is "good" even when its bounds are infinite
-    everywhere = {"speedup": "inf", "low": "inf", "high": "inf"}
-    assert interval_tone(everywhere) == "good"
-    assert interval_tone({"speedup": 2.0, "low": 1.2, "high": math.inf}) == "good"
-    assert interval_tone({"speedup": 0.5, "low": 0.3, "high": 0.8}) == "bad"
-    assert interval_tone({"speedup": 1.0, "low": 0.7, "high": 1.4}) == ""
-    undefined = {"speedup": None, "low": None, "high": None}
-    assert interval_tone(undefined) == "" and format_interval(undefined) is None
-    assert interval_tone({"speedup": math.nan, "low": math.nan, "high": math.nan}) == ""
-    assert format_interval({"speedup": 2.0, "low": 1.5, "high": 3.0}, str) == "2.0 [1.5, 3.0]"
-
-
 def test_demo_and_report_colour_an_infinite_speed_up_green() -> None:
     from bettiscope.demo import _speedup_text
     from bettiscope.report import _speedup_cell
@@ -649,22 +601,6 @@ def test_interrupted_continuation_resumes_where_it_stopped(tmp_path) -> None:
     one_go = next(r for r in scratch["runs"] if r["id"] == run_id(spec))
     assert continued["resumed_from"] == 5 and continued["extended_from"]["epochs"] == 3
     assert _comparable_run(continued) == _comparable_run(one_go)
-
-
-def test_summary_numbers_keep_epoch_counts_whole() -> None:
-    from bettiscope.experiments import format_value
-
-    assert (
-        format_value(3206.0) == "3206"
-        and format_value(1460.5) == "1460.5"
-        and format_value(92.0) == "92"
-    )
-    assert (
-        format_value(0.1234) == "0.123"
-        and format_value(2.5e-05) == "2.5e-05"
-        and format_value(3e12) == "3e+12"
-    )
-    assert format_value(float("inf")) == "inf" and format_value(None) == "-"
 
 
 def test_figure_title_names_the_data_set_variant() -> None:

@@ -381,7 +381,7 @@ def _speedup_text(speedup: dict[str, Any] | None) -> Any:
             return "\u221e"
         return f"{float(value):.2g}"
 
-    from bettiscope.experiments import format_interval, interval_tone
+    from bettiscope.statistics import format_interval, interval_tone
 
     text = format_interval(speedup, number)
     if text is None:

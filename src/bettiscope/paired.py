@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from bettiscope.experiments import (
+from bettiscope.statistics import (
     interval_bound,
+    interval_tone,
     paired_wilcoxon,
     probability_of_improvement,
     speedup_interval,
@@ -460,7 +461,6 @@ def plot_speedups(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bettiscope.experiments import interval_tone
     from bettiscope.storage import save_figure
 
     if not results:

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from bettiscope.statistics import interval_tone, speedup_text
 from bettiscope.storage import atomic_write_text, read_json
 from bettiscope.storage import save_figure as storage_save_figure
 
@@ -353,7 +354,6 @@ def _number_or_dash(value: float | str | None) -> str:
 
 
 def _speedup_cell(cell: dict[str, Any], activation: str) -> Any:
-    from bettiscope.experiments import interval_tone, speedup_text
 
     text = speedup_text(cell, activation, _number_or_dash)
     speed = cell.get("speedup_vs_relu")

@@ -246,14 +246,9 @@ def compare(
 
 
 def _render(results: dict[str, Any], out: Path) -> None:
-    from bettiscope.experiments import (
-        format_percent,
-        init_divergence_warnings,
-        run_provenance,
-        speedup_text,
-        tuning_warnings,
-    )
-    from bettiscope.experiments import format_value as fmt
+    from bettiscope.experiments import init_divergence_warnings, run_provenance, tuning_warnings
+    from bettiscope.statistics import format_percent, speedup_text
+    from bettiscope.statistics import format_value as fmt
 
     summary = results["summary"]
     table = Table(

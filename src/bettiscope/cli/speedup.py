@@ -45,9 +45,9 @@ def speedup(
     """Paired speed-up of one activation's runs over another's, across comparison folders."""
     # Runs pair by seed (same seeds, data and target in both arms); the statistics are those of
     # `compare` within one folder: ratio of median epochs, paired bootstrap interval, Wilcoxon.
-    from bettiscope.experiments import format_interval
-    from bettiscope.experiments import format_value as fmt
     from bettiscope.paired import paired_speedup
+    from bettiscope.statistics import format_interval
+    from bettiscope.statistics import format_value as fmt
     from bettiscope.storage import atomic_write_json, to_jsonable
 
     base_folders, base_activation = _arms(baseline, "--baseline")
@@ -142,8 +142,8 @@ def speedup_plot(
 ) -> None:
     """Forest plot of paired speed-ups, one row per pair of arms, from comparison folders."""
     from bettiscope.config import config_to_dict, load_config
-    from bettiscope.experiments import format_interval
     from bettiscope.paired import SpeedupPlot, plot_speedups, speedup_rows
+    from bettiscope.statistics import format_interval
     from bettiscope.storage import atomic_write_json
 
     with user_errors():

@@ -1,0 +1,88 @@
+"""Paired speed-up statistics with known answers, and their text forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import wilcoxon
+
+from bettiscope.statistics import (
+    format_interval,
+    format_value,
+    interval_tone,
+    paired_wilcoxon,
+    probability_of_improvement,
+    speedup_interval,
+)
+
+
+def test_speedup_known_answers() -> None:
+    relu = [100, 120, 80, 100, 110]
+    fast = [50, 60, 40, 50, 55]
+    result = speedup_interval(relu, fast, resamples=2000)
+    assert result["speedup"] == pytest.approx(2.0)
+    assert 1.5 < result["low"] <= 2.0 <= result["high"] < 2.6
+    same = speedup_interval(relu, relu, resamples=2000)
+    assert same["speedup"] == 1.0 and same["low"] == same["high"] == 1.0
+    # misses count as infinity: an activation that always misses has speed-up 0
+    missed = speedup_interval(relu, [math.inf] * 5, resamples=500)
+    assert missed["speedup"] == 0.0
+    both = speedup_interval([math.inf] * 3, [math.inf] * 3, resamples=200)
+    assert math.isnan(both["speedup"]) and both["undefined_fraction"] == 1.0
+    with pytest.raises(ValueError, match="paired 1-D samples"):
+        speedup_interval([1, 2], [1])
+
+
+def test_probability_of_improvement() -> None:
+    assert probability_of_improvement([10, 10], [5, 5]) == 1.0
+    assert probability_of_improvement([5, 5], [10, 10]) == 0.0
+    assert probability_of_improvement([5, math.inf], [5, math.inf]) == 0.5
+
+
+def test_speedup_interval_with_baseline_misses_is_open_ended() -> None:
+    relu = [100, math.inf, 120, math.inf, 90, math.inf, 110, 95]
+    other = [50, 60, 70, 55, 65, 52, 58, 61]
+    result = speedup_interval(relu, other, resamples=2000)
+    assert result["speedup"] == pytest.approx(np.median(relu) / np.median(other))
+    assert result["high"] == math.inf and result["low"] > 1.0
+
+
+def test_interval_text_and_tone_read_json_and_float_bounds_alike() -> None:
+    # an interval that excludes 1 from above is "good" even when its bounds are infinite
+    everywhere = {"speedup": "inf", "low": "inf", "high": "inf"}
+    assert interval_tone(everywhere) == "good"
+    assert interval_tone({"speedup": 2.0, "low": 1.2, "high": math.inf}) == "good"
+    assert interval_tone({"speedup": 0.5, "low": 0.3, "high": 0.8}) == "bad"
+    assert interval_tone({"speedup": 1.0, "low": 0.7, "high": 1.4}) == ""
+    undefined = {"speedup": None, "low": None, "high": None}
+    assert interval_tone(undefined) == "" and format_interval(undefined) is None
+    assert interval_tone({"speedup": math.nan, "low": math.nan, "high": math.nan}) == ""
+    assert format_interval({"speedup": 2.0, "low": 1.5, "high": 3.0}, str) == "2.0 [1.5, 3.0]"
+
+
+def test_summary_numbers_keep_epoch_counts_whole() -> None:
+    assert (
+        format_value(3206.0) == "3206"
+        and format_value(1460.5) == "1460.5"
+        and format_value(92.0) == "92"
+    )
+    assert (
+        format_value(0.1234) == "0.123"
+        and format_value(2.5e-05) == "2.5e-05"
+        and format_value(3e12) == "3e+12"
+    )
+    assert format_value(float("inf")) == "inf" and format_value(None) == "-"
+
+
+def test_wilcoxon_ranks_a_miss_as_one_epoch_past_the_budget() -> None:
+    relu = np.array([100.0, math.inf, 120.0, math.inf, 90.0, 130.0])
+    other = np.array([50.0, 60.0, 70.0, 55.0, 65.0, 140.0])
+    result = paired_wilcoxon(relu, other, budget=1000)
+    expected = wilcoxon([100, 1001, 120, 1001, 90, 130], other, alternative="two-sided")
+    assert result["p_value"] == pytest.approx(expected.pvalue)
+    assert result["statistic"] == pytest.approx(expected.statistic) and result["n"] == 6
+    # every pair tied (both missed everywhere): no evidence either way
+    tied = paired_wilcoxon(np.full(4, math.inf), np.full(4, math.inf), budget=10)
+    assert tied["p_value"] == 1.0 and tied["statistic"] is None

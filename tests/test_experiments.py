@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -647,3 +647,54 @@ def test_comparison_without_relu_baseline_is_one_arm_for_paired_speedup(tmp_path
         _config(relu_baseline=False, relu_lr_runs=True)
     with pytest.raises(ValueError, match="no activation to run"):
         _config(relu_baseline=False, activations=[" "])
+
+
+def test_runs_at_relu_learning_rate_pair_with_relu_seed_by_seed(tmp_path) -> None:
+    from bettiscope.experiments import render_summary_md, summarise
+    from bettiscope.statistics import speedup_interval
+
+    config = _config(relu_lr_runs=True)  # seeds 0-2, budget 40
+
+    def run(phase, activation, lr, seed, epochs):
+        return {
+            "phase": phase,
+            "activation": activation,
+            "lr": lr,
+            "seed": seed,
+            "epochs_to_train_target": epochs,
+            "seconds_per_epoch": 0.01,
+            "stopped": "target" if epochs else "budget",
+            "final_train_acc": 1.0 if epochs else 0.9,
+            "final_val_acc": None,
+            "betti_trace": None,
+        }
+
+    relu = [30, None, 20]
+    records = [run("eval", "relu", 0.003, s, e) for s, e in enumerate(relu)]
+    records += [run("eval", "tanh", 0.03, s, e) for s, e in enumerate([5, 6, 7])]
+    # listed out of seed order: the statistics must still pair seed with seed
+    at_relu_rate = [(2, 40), (0, 10), (1, None)]
+    records += [run("relu_lr", "tanh", 0.003, s, e) for s, e in at_relu_rate]
+    lrs = {
+        "tanh": {"lr": 0.03, "tuned": True, "grid": []},
+        "relu": {"lr": 0.003, "tuned": True, "grid": []},
+    }
+    summary = summarise(config, records, lrs)
+    row = summary["at_relu_lr"]["tanh"]
+    assert row["lr"] == 0.003 and row["train_target"]["epochs"] == [10, None, 40]
+    inf = math.inf
+    expected = speedup_interval([30, inf, 20], [10, inf, 40], resamples=config.bootstrap)
+    assert row["train_target"]["speedup_vs_relu"] == expected
+    assert row["success_rate"] == pytest.approx(2 / 3) and row["median_epochs"] == 40
+    text = render_summary_md(
+        {"config": asdict(config), "summary": summary, "runs": records, "created": "now"}
+    )
+    section = text.split("## At ReLU's tuned learning rate")[1]
+    assert "| tanh | train target | 0.003 | 67% | 40 |" in section
+    assert f"{expected['speedup']:.3g} [" in section
+    from bettiscope.report import comparison_report
+
+    config_dict = asdict(config)
+    stage = comparison_report({"config": config_dict, "summary": summary})["stages"]["at_relu_lr"]
+    (table,) = stage["tables"]
+    assert table["rows"][0][:4] == ["tanh", 0.003, "67%", 40]

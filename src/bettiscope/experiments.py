@@ -900,11 +900,13 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
     seeds = config.evaluation_seeds
     per: dict[str, Any] = {}
 
-    def epochs_of(activation: str, key: str) -> np.ndarray:
-        by_seed = {r["seed"]: r for r in evaluation if r["activation"] == activation}
+    def epochs_of(activation: str, key: str, phase: str = "eval") -> np.ndarray:
+        by_seed = {
+            r["seed"]: r for r in records if r["phase"] == phase and r["activation"] == activation
+        }
         missing = [s for s in seeds if s not in by_seed]
         if missing:
-            raise ValueError(f"summarise: {activation} has no evaluation run for seeds {missing}.")
+            raise ValueError(f"summarise: {activation} has no {phase} run for seeds {missing}.")
         return np.array([_censored(by_seed[s][key]) for s in seeds])
 
     targets = ["epochs_to_train_target"]
@@ -914,6 +916,31 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
     relu = (
         {key: epochs_of("relu", key) for key in targets} if "relu" in config.activations else None
     )
+
+    def target_cell(
+        activation: str, key: str, phase: str, seconds_per_epoch: float | None
+    ) -> dict[str, Any]:
+        """Epochs to one target over the paired seeds, and the statistics against ReLU."""
+        epochs = epochs_of(activation, key, phase)
+        finite = epochs[np.isfinite(epochs)]
+        median = _median_or_none(epochs)
+        cell: dict[str, Any] = {
+            "epochs": [None if math.isinf(e) else int(e) for e in epochs],
+            "success_rate": float(np.isfinite(epochs).mean()),
+            "median_epochs": median,
+            "mean_epochs_converged": float(finite.mean()) if len(finite) else None,
+            "median_seconds_to_target": (
+                None if seconds_per_epoch is None or median is None else seconds_per_epoch * median
+            ),
+        }
+        if relu is not None and activation != "relu":
+            cell["speedup_vs_relu"] = speedup_interval(
+                relu[key], epochs, resamples=config.bootstrap
+            )
+            cell["wilcoxon_vs_relu"] = paired_wilcoxon(relu[key], epochs, config.max_epochs)
+            cell["prob_improvement_vs_relu"] = probability_of_improvement(relu[key], epochs)
+        return cell
+
     for activation in config.activations:
         runs = [r for r in evaluation if r["activation"] == activation]
         row: dict[str, Any] = {
@@ -936,30 +963,8 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
             ),
         }
         for key in targets:
-            epochs = epochs_of(activation, key)
             label = key.replace("epochs_to_", "")
-            finite = epochs[np.isfinite(epochs)]
-            row[label] = {
-                "epochs": [None if math.isinf(e) else int(e) for e in epochs],
-                "success_rate": float(np.isfinite(epochs).mean()),
-                "median_epochs": _median_or_none(epochs),
-                "mean_epochs_converged": float(finite.mean()) if len(finite) else None,
-                "median_seconds_to_target": (
-                    None
-                    if row["seconds_per_epoch"] is None or _median_or_none(epochs) is None
-                    else row["seconds_per_epoch"] * float(np.median(epochs))
-                ),
-            }
-            if relu is not None and activation != "relu":
-                row[label]["speedup_vs_relu"] = speedup_interval(
-                    relu[key], epochs, resamples=config.bootstrap
-                )
-                row[label]["wilcoxon_vs_relu"] = paired_wilcoxon(
-                    relu[key], epochs, config.max_epochs
-                )
-                row[label]["prob_improvement_vs_relu"] = probability_of_improvement(
-                    relu[key], epochs
-                )
+            row[label] = target_cell(activation, key, "eval", row["seconds_per_epoch"])
         per[activation] = row
     mechanism = _mechanism(evaluation)
     betti = {a: mean_betti_by_layer([r for r in evaluation if r["activation"] == a]) for a in per}
@@ -980,11 +985,25 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
     for activation in config.activations:
         runs = [r for r in records if r["phase"] == "relu_lr" and r["activation"] == activation]
         if runs:
-            epochs = np.array([_censored(r["epochs_to_train_target"]) for r in runs])
+            # the same seeds as the evaluation, so the statistics pair with ReLU's runs
+            seconds = _median_or_none(
+                [r["seconds_per_epoch"] for r in runs if r["seconds_per_epoch"] is not None]
+            )
+            cells = {
+                key.replace("epochs_to_", ""): target_cell(activation, key, "relu_lr", seconds)
+                for key in targets
+            }
             at_relu_lr[activation] = {
                 "lr": runs[0]["lr"],
-                "success_rate": float(np.isfinite(epochs).mean()),
-                "median_epochs": _median_or_none(epochs),
+                "runs": len(runs),
+                "seconds_per_epoch": seconds,
+                "final_train_acc_median": _median_or_none(
+                    [r["final_train_acc"] for r in runs if r["final_train_acc"] is not None]
+                ),
+                **cells,
+                # the training target's again, where older results.json files kept them
+                "success_rate": cells["train_target"]["success_rate"],
+                "median_epochs": cells["train_target"]["median_epochs"],
             }
     published = None
     if config.task_options.get("width", 15) == 15:  # the study's width; its depth is checked
@@ -1182,6 +1201,37 @@ def _provenance_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
     return [text + "."]
 
 
+def _at_relu_lr_md(summary: dict[str, Any]) -> list[str]:
+    """The ``--relu-lr-runs`` section: each activation on the evaluation seeds at ReLU's rate."""
+    lines = [
+        "## At ReLU's tuned learning rate",
+        "",
+        "The same evaluation seeds, each activation trained at the rate ReLU's tuning chose "
+        "(the protocol's check that a speed-up does not come from the new activation's own "
+        "tuning alone); statistics paired with ReLU's evaluation runs.",
+        "",
+        "| activation | target | lr | success | median epochs | speed-up vs ReLU [95% CI] "
+        "| p (Wilcoxon) | P(better) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for activation, row in summary["at_relu_lr"].items():
+        for target in summary["targets"]:
+            label = target.replace("epochs_to_", "")
+            # results.json files written before the per-target cells had the training target only
+            cell = row.get(label) or (row if label == "train_target" else None)
+            if cell is None:
+                continue
+            wilcoxon = cell.get("wilcoxon_vs_relu")
+            lines.append(
+                f"| {activation} | {label.replace('_', ' ')} | {format_value(row['lr'])} | "
+                f"{cell['success_rate']:.0%} | {format_value(cell['median_epochs'])} | "
+                f"{speedup_text(cell, activation) if 'speedup_vs_relu' in cell else '-'} | "
+                f"{format_value(wilcoxon['p_value']) if wilcoxon else '-'} | "
+                f"{format_value(cell.get('prob_improvement_vs_relu'))} |"
+            )
+    return [*lines, ""]
+
+
 def render_summary_md(results: dict[str, Any]) -> str:
     """A Markdown summary of ``results.json``."""
     from bettiscope.report import format_tuning_point, setting_label
@@ -1268,14 +1318,7 @@ def render_summary_md(results: dict[str, Any]) -> str:
 
         lines += render_published_md(summary["published"])
     if summary.get("at_relu_lr"):
-        lines += ["## At ReLU's tuned learning rate", ""]
-        lines += ["| activation | lr | success | median epochs |", "|---|---|---|---|"]
-        for activation, row in summary["at_relu_lr"].items():
-            lines.append(
-                f"| {activation} | {format_value(row['lr'])} | {row['success_rate']:.0%} | "
-                f"{format_value(row['median_epochs'])} |"
-            )
-        lines.append("")
+        lines += _at_relu_lr_md(summary)
     tuned = [a for a, v in summary["lrs"].items() if v.get("tuned")]
     if tuned:
         lines += [

@@ -251,27 +251,43 @@ def _render(results: dict[str, Any], out: Path) -> None:
     from bettiscope.statistics import format_value as fmt
 
     summary = results["summary"]
-    table = Table(
-        title=f"Epochs to {format_percent(results['config']['target_train_acc'])} training "
-        f"accuracy on {results['config']['dataset']}",
-        caption="speed-up = median epochs (ReLU) / median epochs; 95% bootstrap interval",
-    )
-    for column in ("activation", "lr", "success", "median epochs", "speed-up [95% CI]", "p"):
-        table.add_column(column, justify="left" if column == "activation" else "right")
-    for activation, row in summary["activations"].items():
-        cell = row["train_target"]
-        # escaped: Rich takes "[inf, inf]" for a style tag and drops it
-        speed_text = escape(speedup_text(cell, activation))
-        p = cell.get("wilcoxon_vs_relu", {}).get("p_value")
-        table.add_row(
-            activation,
-            fmt(row["lr"]),
-            f"{cell['success_rate']:.0%}",
-            fmt(cell["median_epochs"]),
-            speed_text,
-            fmt(p),
+
+    def train_target_table(title: str, rows: dict[str, Any]) -> Table:
+        table = Table(
+            title=title,
+            caption="speed-up = median epochs (ReLU) / median epochs; 95% bootstrap interval",
         )
-    out_console.print(table)
+        for column in ("activation", "lr", "success", "median epochs", "speed-up [95% CI]", "p"):
+            table.add_column(column, justify="left" if column == "activation" else "right")
+        for activation, row in rows.items():
+            cell = row.get("train_target", row)  # older results: the cell's fields in the row
+            # escaped: Rich takes "[inf, inf]" for a style tag and drops it
+            speed_text = escape(speedup_text(cell, activation))
+            p = cell.get("wilcoxon_vs_relu", {}).get("p_value")
+            table.add_row(
+                activation,
+                fmt(row["lr"]),
+                f"{cell['success_rate']:.0%}",
+                fmt(cell["median_epochs"]),
+                speed_text,
+                fmt(p),
+            )
+        return table
+
+    target = format_percent(results["config"]["target_train_acc"])
+    out_console.print(
+        train_target_table(
+            f"Epochs to {target} training accuracy on {results['config']['dataset']}",
+            summary["activations"],
+        )
+    )
+    if summary.get("at_relu_lr"):
+        out_console.print(
+            train_target_table(
+                f"The same seeds at ReLU's tuned learning rate ({target} training accuracy)",
+                summary["at_relu_lr"],
+            )
+        )
     for text in tuning_warnings(summary["lrs"]) + init_divergence_warnings(summary):
         out_console.print(f"[yellow]Warning:[/yellow] {text}")
     imported, continued = run_provenance(results["runs"])

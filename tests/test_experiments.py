@@ -698,3 +698,7 @@ def test_runs_at_relu_learning_rate_pair_with_relu_seed_by_seed(tmp_path) -> Non
     stage = comparison_report({"config": config_dict, "summary": summary})["stages"]["at_relu_lr"]
     (table,) = stage["tables"]
     assert table["rows"][0][:4] == ["tanh", 0.003, "67%", 40]
+    from bettiscope.paired import summary_rows
+
+    labels = [row["label"] for row in summary_rows(summary, 40, [0, 1, 2])]
+    assert labels == ["tanh", "tanh at ReLU's lr (0.003)"]

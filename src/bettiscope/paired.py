@@ -384,7 +384,8 @@ def summary_rows(
     """:func:`plot_speedups` rows for one comparison, every activation against ReLU, read from
     its summary (``results.json["summary"]``, whose intervals and tests are those
     :func:`paired_speedup` gives for the same folder) instead of re-reading the folder and
-    bootstrapping again. Only the fields the plot draws."""
+    bootstrapping again; with ``--relu-lr-runs``, a row for each activation at ReLU's rate
+    after them. Only the fields the plot draws."""
     per = summary["activations"]
 
     def arm(row: dict[str, Any]) -> dict[str, Any]:
@@ -395,9 +396,9 @@ def summary_rows(
             "final_train_acc_median": row["final_train_acc_median"],
         }
 
-    return [
-        {
-            "label": activation,
+    def plot_row(label: str, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "label": label,
             "seeds": list(seeds),
             "budget": budget,
             "speedup": row[target]["speedup_vs_relu"],
@@ -405,9 +406,13 @@ def summary_rows(
             "baseline": arm(per["relu"]),
             "other": arm(row),
         }
-        for activation, row in per.items()
-        if activation != "relu"
-    ]
+
+    rows = [plot_row(activation, row) for activation, row in per.items() if activation != "relu"]
+    # --relu-lr-runs: the same seeds at ReLU's rate (older results.json files lack the cells)
+    for activation, row in (summary.get("at_relu_lr") or {}).items():
+        if "speedup_vs_relu" in (row.get(target) or {}):
+            rows.append(plot_row(f"{activation} at ReLU's lr ({row['lr']:g})", row))
+    return rows
 
 
 def _finite(value: Any) -> float | None:

@@ -446,7 +446,7 @@ def test_demo_and_report_colour_an_infinite_speed_up_green() -> None:
 
 
 def test_every_series_of_a_twelve_activation_plot_looks_different() -> None:
-    from bettiscope.experiments import _series_styles
+    from bettiscope.report import _series_styles
 
     names = [f"activation{i}" for i in range(12)]
     styles = _series_styles(names)
@@ -455,10 +455,10 @@ def test_every_series_of_a_twelve_activation_plot_looks_different() -> None:
 
 def test_betti_by_layer_legend_counts_runs_per_class(monkeypatch, tmp_path) -> None:
     """A net that predicts one class leaves the other unmeasured: each row's legend says its n."""
-    import bettiscope.experiments as experiments
+    import bettiscope.report as report
 
     figures = []
-    monkeypatch.setattr(experiments, "save_figure", lambda fig, path: figures.append(fig))
+    monkeypatch.setattr(report, "storage_save_figure", lambda fig, path: figures.append(fig))
     data = {
         "layers": ["input", "act1", "logits"],
         "classes": ["0", "1"],
@@ -466,8 +466,8 @@ def test_betti_by_layer_legend_counts_runs_per_class(monkeypatch, tmp_path) -> N
         "std": {"0": [[0.0, 0.0]] * 3, "1": [[0.0, 0.0]] * 3},
         "n": {"0": [5, 5, 5], "1": [10, 10, 10]},
     }
-    experiments.plot_betti_by_layer({"gelu": data}, tmp_path / "b.png")
-    experiments.plot_betti_by_layer(
+    report.plot_betti_by_layer({"gelu": data}, tmp_path / "b.png")
+    report.plot_betti_by_layer(
         {"gelu": data}, tmp_path / "c.png", title="x" * 150, label_notes={"gelu": "all runs"}
     )
     fig, noted = figures
@@ -604,7 +604,7 @@ def test_interrupted_continuation_resumes_where_it_stopped(tmp_path) -> None:
 
 
 def test_figure_title_names_the_data_set_variant() -> None:
-    from bettiscope.experiments import figure_title
+    from bettiscope.report import figure_title
 
     plain = CompareConfig(dataset="D-I", activations=["relu"], seeds=10, max_epochs=500)
     assert figure_title("D-I", plain) == "D-I: 10 seeds, budget 500 epochs"
@@ -650,7 +650,8 @@ def test_comparison_without_relu_baseline_is_one_arm_for_paired_speedup(tmp_path
 
 
 def test_runs_at_relu_learning_rate_pair_with_relu_seed_by_seed(tmp_path) -> None:
-    from bettiscope.experiments import render_summary_md, summarise
+    from bettiscope.experiments import summarise
+    from bettiscope.report import render_summary_md
     from bettiscope.statistics import speedup_interval
 
     config = _config(relu_lr_runs=True)  # seeds 0-2, budget 40

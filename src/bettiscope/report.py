@@ -18,7 +18,10 @@ A table cell is a value (numbers are formatted to 4 significant digits) or
 base64 PNG, so the HTML file can be mailed or archived alone.
 
 Plot helpers used by the stages (:func:`save_figure`, :func:`heatmap_grid`) live here too, so
-every picture in a report has the same look.
+every picture in a report has the same look, and so does what a comparison
+(:func:`bettiscope.experiments.run_compare`) writes beside its ``results.json``:
+``summary.md`` (:func:`render_summary_md`), ``fraction_converged.png`` and ``betti_by_layer.png``
+(:func:`plot_fraction_converged`, :func:`plot_betti_by_layer`).
 """
 
 from __future__ import annotations
@@ -27,23 +30,38 @@ import base64
 import html
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import yaml
 
-from bettiscope.statistics import interval_tone, speedup_text
+from bettiscope.statistics import (
+    censored,
+    format_percent,
+    format_value,
+    interval_tone,
+    speedup_text,
+)
 from bettiscope.storage import atomic_write_text, read_json
 from bettiscope.storage import save_figure as storage_save_figure
+
+if TYPE_CHECKING:
+    from bettiscope.experiments import CompareConfig
 
 __all__ = [
     "STAGE_KEYS",
     "STATUS_LABELS",
     "comparison_report",
+    "figure_title",
     "heatmap_grid",
+    "plot_betti_by_layer",
+    "plot_fraction_converged",
     "render_html",
     "render_report",
+    "render_summary_md",
     "save_figure",
     "setting_label",
 ]
@@ -576,6 +594,303 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
         "config": config,
         "environment": results.get("environment", {}),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# a comparison's figures and summary.md (run_compare writes them beside results.json)
+# --------------------------------------------------------------------------------------------
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _series_styles(names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """One distinct (colour, line style) per series: matplotlib's 10-colour cycle repeats."""
+    styles = ("-", "--", ":")
+    return {
+        name: {"color": f"C{i % 10}", "linestyle": styles[(i // 10) % len(styles)]}
+        for i, name in enumerate(names)
+    }
+
+
+def plot_fraction_converged(
+    records: Sequence[dict[str, Any]],
+    max_epochs: int,
+    path: str | Path,
+    *,
+    title: str = "",
+    target_train_acc: float = 1.0,
+) -> Path:
+    """Fraction of evaluation runs that reached the training target by each epoch.
+
+    ``target_train_acc`` (a fraction, default 1.0) only labels the y axis.
+    """
+    plt = _pyplot()
+    activations = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "eval"))
+    crowded = len(activations) > 6  # the legend would hide the curves: put it beside them
+    fig, ax = plt.subplots(figsize=(8, 4) if crowded else (6, 4))
+    grid = np.arange(0, max_epochs + 1)
+    styles = _series_styles(activations)
+    for activation in activations:
+        epochs = np.array(
+            [
+                censored(r["epochs_to_train_target"])
+                for r in records
+                if r["phase"] == "eval" and r["activation"] == activation
+            ]
+        )
+        fraction = (epochs[None, :] <= grid[:, None]).mean(axis=1)
+        ax.step(
+            grid,
+            fraction,
+            where="post",
+            label=f"{activation} (n={len(epochs)})",
+            **styles[activation],
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"fraction of runs at {format_percent(target_train_acc)} training accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    beside = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)} if crowded else {}
+    ax.legend(fontsize=8, **beside)
+    ax.set_title(title or "Runs converged by epoch", fontsize=9)
+    fig.tight_layout()
+    return storage_save_figure(fig, path)
+
+
+def plot_betti_by_layer(
+    betti_by_layer: dict[str, Any],
+    path: str | Path,
+    *,
+    title: str = "",
+    label_notes: dict[str, str] | None = None,
+) -> Path | None:
+    """Mean Betti numbers per layer at the final trace, one line per activation (+-1/2 std).
+
+    ``label_notes`` adds a note to an activation's legend entry (e.g. which runs it averages).
+    The title is wrapped to the figure's width.
+    """
+    available = {a: v for a, v in betti_by_layer.items() if v}
+    if not available:
+        return None
+    plt = _pyplot()
+    first = next(iter(available.values()))
+    classes = first["classes"]
+    dims = max(len(cell) for c in classes for cell in first["mean"][c] if cell is not None)
+    fig, axes = plt.subplots(
+        len(classes), dims, figsize=(4.2 * dims, 3.0 * len(classes)), squeeze=False
+    )
+    styles = _series_styles(list(available))
+    for activation, data in available.items():
+        x = np.arange(len(data["layers"]))
+        for row, c in enumerate(classes):
+            for dim in range(dims):
+                mean = np.array([np.nan if m is None else m[dim] for m in data["mean"][c]])
+                std = np.array([np.nan if s is None else s[dim] for s in data["std"][c]])
+                ax = axes[row][dim]
+                # runs with points predicted in this class (a net that predicts one class
+                # leaves the other unmeasured), so n differs between the rows
+                count = max(data["n"][c])
+                style = styles[activation]
+                note = (label_notes or {}).get(activation)
+                label = f"{activation} (n={count}{'; ' + note if note else ''})"
+                ax.plot(x, mean, marker="o", ms=3, label=label, **style)
+                ax.fill_between(x, mean - std / 2, mean + std / 2, alpha=0.15, color=style["color"])
+    for row, c in enumerate(classes):
+        for dim in range(dims):
+            ax = axes[row][dim]
+            ax.set_title(f"class {c}: beta_{dim}", fontsize=9)
+            ax.set_xticks(range(len(first["layers"])), first["layers"], fontsize=6, rotation=90)
+            ax.set_ylabel("mean over seeds", fontsize=8)
+    for row in range(len(classes)):
+        axes[row][0].legend(
+            fontsize=7, title="n = runs with this class predicted", title_fontsize=6
+        )
+    if title:
+        # ~11 characters per inch at 10 pt: a long title on a one-column figure would be cut
+        fig.suptitle(textwrap.fill(title, width=int(11 * 4.2 * dims)), fontsize=10)
+    fig.tight_layout()
+    return storage_save_figure(fig, path)
+
+
+def figure_title(name: str, config: CompareConfig) -> str:
+    """Figure title: :func:`bettiscope.report.setting_label`, the seeds and the budget."""
+    label = setting_label(name, config.task_options)
+    return f"{label}: {config.seeds} seeds, budget {config.max_epochs} epochs"
+
+
+def run_provenance(runs: Sequence[dict[str, Any]]) -> tuple[int, list[int]]:
+    """Runs copied from earlier folders (``--reuse``), and the old budget of each continued one."""
+    copied = sum(1 for r in runs if r.get("imported_from"))
+    return copied, [r["extended_from"]["epochs"] for r in runs if r.get("extended_from")]
+
+
+def _provenance_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Say which evaluation runs came from earlier folders (``--reuse``), if any did."""
+    copied, continued = run_provenance(runs)
+    if not copied and not continued:
+        return []
+    text = f"Of the {len(runs)} evaluation runs, {copied} were copied from earlier folders"
+    if continued:
+        budgets = ", ".join(str(b) for b in sorted(set(continued)))
+        text += (
+            f" and {len(continued)} continued from runs that had used up a budget of "
+            f"{budgets} epochs (identical to training from scratch)"
+        )
+    return [text + "."]
+
+
+def _at_relu_lr_md(summary: dict[str, Any]) -> list[str]:
+    """The ``--relu-lr-runs`` section: each activation on the evaluation seeds at ReLU's rate."""
+    lines = [
+        "## At ReLU's tuned learning rate",
+        "",
+        "The same evaluation seeds, each activation trained at the rate ReLU's tuning chose "
+        "(the protocol's check that a speed-up does not come from the new activation's own "
+        "tuning alone); statistics paired with ReLU's evaluation runs.",
+        "",
+        "| activation | target | lr | success | median epochs | speed-up vs ReLU [95% CI] "
+        "| p (Wilcoxon) | P(better) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for activation, row in summary["at_relu_lr"].items():
+        for target in summary["targets"]:
+            label = target.replace("epochs_to_", "")
+            # results.json files written before the per-target cells had the training target only
+            cell = row.get(label) or (row if label == "train_target" else None)
+            if cell is None:
+                continue
+            wilcoxon = cell.get("wilcoxon_vs_relu")
+            lines.append(
+                f"| {activation} | {label.replace('_', ' ')} | {format_value(row['lr'])} | "
+                f"{cell['success_rate']:.0%} | {format_value(cell['median_epochs'])} | "
+                f"{speedup_text(cell, activation) if 'speedup_vs_relu' in cell else '-'} | "
+                f"{format_value(wilcoxon['p_value']) if wilcoxon else '-'} | "
+                f"{format_value(cell.get('prob_improvement_vs_relu'))} |"
+            )
+    return [*lines, ""]
+
+
+def render_summary_md(results: dict[str, Any]) -> str:
+    """A Markdown summary of ``results.json``."""
+    from bettiscope.experiments import init_divergence_warnings, tuning_warnings
+
+    config = results["config"]
+    summary = results["summary"]
+    lines = [
+        f"# Activation comparison on {setting_label(config['dataset'], config['task_options'])}",
+        "",
+        f"Created {results['created']}. {config['seeds']} paired evaluation seeds, "
+        + (
+            f"no learning-rate tuning (one rate given: {config['lr_grid'][0]:g}), "
+            if len(config["lr_grid"]) == 1
+            else f"{config['tuning_seeds']} tuning seeds, learning-rate grid {config['lr_grid']}, "
+        )
+        + f"budget {config['max_epochs']} epochs. Target: training accuracy >= "
+        f"{config['target_train_acc']}"
+        + (
+            f"; held-out accuracy >= {config['target_val_acc']}."
+            if config["target_val_acc"] is not None
+            else "."
+        ),
+        (
+            "Every run trained for the whole budget (the Betti numbers are of the network at "
+            "the end; epochs to target are when it was first reached)."
+            if not config.get("stop_at_target", True)
+            else "Runs stopped at the target."
+        ),
+        "A run that misses the target counts as infinitely many epochs. Speed-up = median "
+        "epochs (ReLU) / median epochs (activation), 95% paired bootstrap interval "
+        f"({config['bootstrap']:,} resamples); p = paired Wilcoxon signed-rank; "
+        "P(better) = probability that a run needs fewer epochs than a ReLU run.",
+        *_provenance_lines(results["runs"]),
+        "",
+    ]
+    for target in summary["targets"]:
+        label = target.replace("epochs_to_", "")
+        lines += [
+            f"## Epochs to the {label.replace('_', ' ')}",
+            "",
+            "| activation | lr | success | median epochs | s/epoch | speed-up vs ReLU [95% CI] "
+            "| p (Wilcoxon) | P(better) | final train acc (median) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for activation, row in summary["activations"].items():
+            cell = row[label]
+            speed_text = speedup_text(cell, activation)
+            wilcoxon = cell.get("wilcoxon_vs_relu")
+            lines.append(
+                f"| {activation} | {format_value(row['lr'])} | {cell['success_rate']:.0%} | "
+                f"{format_value(cell['median_epochs'])} | "
+                f"{format_value(row['seconds_per_epoch'])} | "
+                f"{speed_text} | {format_value(wilcoxon['p_value']) if wilcoxon else '-'} | "
+                f"{format_value(cell.get('prob_improvement_vs_relu'))} | "
+                f"{format_value(row.get('final_train_acc_median'), 4)} |"
+            )
+        lines.append("")
+    target = format_percent(config["target_train_acc"])
+    lines += [f"## Per-seed epochs to {target} training accuracy (- = missed)", ""]
+    first = config.get("first_seed", 0)
+    seeds = list(range(first, first + config["seeds"]))
+    lines.append("| activation | " + " | ".join(f"s{s}" for s in seeds) + " |")
+    lines.append("|---|" + "---|" * len(seeds))
+    for activation, row in summary["activations"].items():
+        values = row["train_target"]["epochs"]
+        lines.append(f"| {activation} | " + " | ".join(format_value(v) for v in values) + " |")
+    lines.append("")
+    mech = summary["mechanism"]
+    lines += [
+        "## Mechanism: Betti decay vs epochs",
+        "",
+        f"Spearman rho between the per-run Betti score (lower = simpler topology in the hidden "
+        f"layers at the last trace) and epochs-to-target: {format_value(mech.get('spearman_rho'))} "
+        f"(p = {format_value(mech.get('p_value'))}, n = {mech['n']}). Median score per activation: "
+        + ", ".join(
+            f"{a} {format_value(r['betti_score_median'])}"
+            for a, r in summary["activations"].items()
+        )
+        + ".",
+        "",
+    ]
+    if summary.get("published"):
+        from bettiscope.naitzat import render_published_md
+
+        lines += render_published_md(summary["published"])
+    if summary.get("at_relu_lr"):
+        lines += _at_relu_lr_md(summary)
+    tuned = [a for a, v in summary["lrs"].items() if v.get("tuned")]
+    if tuned:
+        lines += [
+            "## Learning-rate tuning",
+            "",
+            "Each cell: median epochs on the tuning seeds (inf = missed), (runs that reached "
+            "the target / runs), and where the median missed the mean final loss (tie-breaker).",
+            "",
+        ]
+        grid = config["lr_grid"]
+        lines.append(
+            "| activation | " + " | ".join(format_value(lr) for lr in grid) + " | chosen |"
+        )
+        lines.append("|---|" + "---|" * (len(grid) + 1))
+        for activation in tuned:
+            info = summary["lrs"][activation]
+            cells = [format_tuning_point(g) for g in info["grid"]]
+            lines.append(
+                f"| {activation} | " + " | ".join(cells) + f" | {format_value(info['lr'])} |"
+            )
+        lines.append("")
+        warnings = tuning_warnings(summary["lrs"])
+        if warnings:
+            lines += [f"- Warning: {text}" for text in warnings] + [""]
+    overflow = init_divergence_warnings(summary)
+    if overflow:
+        lines += [f"- Warning: {text}" for text in overflow] + [""]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "censored",
     "format_interval",
     "format_percent",
     "format_value",
@@ -29,6 +30,11 @@ __all__ = [
     "speedup_interval",
     "speedup_text",
 ]
+
+
+def censored(epochs: int | None) -> float:
+    """Epochs to target as a number for the statistics: a run that missed (None) is ``inf``."""
+    return math.inf if epochs is None else float(epochs)
 
 
 def _median_ratio(baseline: np.ndarray, other: np.ndarray) -> np.ndarray:

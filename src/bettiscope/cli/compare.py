@@ -246,7 +246,8 @@ def compare(
 
 
 def _render(results: dict[str, Any], out: Path) -> None:
-    from bettiscope.experiments import init_divergence_warnings, run_provenance, tuning_warnings
+    from bettiscope.experiments import init_divergence_warnings, tuning_warnings
+    from bettiscope.report import run_provenance
     from bettiscope.statistics import format_percent, speedup_text
     from bettiscope.statistics import format_value as fmt
 

@@ -13,8 +13,8 @@ from scipy.stats import wilcoxon
 from typer.testing import CliRunner
 
 from bettiscope.cli import app
-from bettiscope.experiments import speedup_interval
 from bettiscope.paired import paired_speedup
+from bettiscope.statistics import speedup_interval
 from bettiscope.storage import atomic_write_json, save_point_cloud
 
 runner = CliRunner()
@@ -320,3 +320,25 @@ def test_speedup_plot_command(tmp_path) -> None:
     assert failed.exit_code == 2 and "Did you mean 'rows.label'" in " ".join(failed.stderr.split())
     missing = runner.invoke(app, ["speedup-plot", str(tmp_path / "no.toml"), "--out", "g.png"])
     assert missing.exit_code == 2 and "no such settings file" in missing.stderr
+
+
+def test_an_arm_can_read_the_runs_at_relu_tuned_rate(tmp_path) -> None:
+    folder = _folder(tmp_path / "a", "proposed", {0: 10, 1: 20, 2: 30})
+    results = json.loads((folder / "results.json").read_text())
+    # compare --relu-lr-runs: the same seeds again at ReLU's rate, slower here
+    results["runs"] += [
+        {**run, "phase": "relu_lr", "lr": 0.003, "epochs_to_train_target": 3 * run["seed"] + 40}
+        for run in results["runs"]
+        if run["activation"] == "proposed"
+    ]
+    atomic_write_json(folder / "results.json", results)
+    own = paired_speedup(folder, "relu", folder, "proposed", resamples=200)
+    at_relu = paired_speedup(folder, "relu", folder, "proposed@relu_lr", resamples=200)
+    assert own["other"]["epochs"] == [10, 20, 30]
+    assert at_relu["other"]["epochs"] == [40, 43, 46]
+    assert at_relu["other"]["folders"][0]["lrs"] == [0.003]
+    assert at_relu["speedup"]["speedup"] == pytest.approx(20 / 43)
+    with pytest.raises(ValueError, match="after '@' give one of relu_lr"):
+        paired_speedup(folder, "relu", folder, "proposed@tuning", resamples=200)
+    with pytest.raises(ValueError, match="no runs at ReLU's tuned rate of 'relu'; it has proposed"):
+        paired_speedup(folder, "proposed", folder, "relu@relu_lr", resamples=200)

@@ -71,25 +71,45 @@ def _data_identity(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: ``ACTIVATION@PHASE`` suffix -> the run phase an arm reads (plain ``ACTIVATION``: "eval").
+ARM_PHASES = {"relu_lr": "relu_lr"}
+
+
+def _arm_phase(activation: str) -> tuple[str, str]:
+    """``"proposed"`` -> ("proposed", "eval"); ``"proposed@relu_lr"`` -> ("proposed",
+    "relu_lr"): the runs ``compare --relu-lr-runs`` trained at ReLU's tuned rate."""
+    name, at, phase = activation.partition("@")
+    if not at:
+        return activation, "eval"
+    if phase not in ARM_PHASES:
+        raise ValueError(
+            f"arm {activation!r}: after '@' give one of {', '.join(ARM_PHASES)} (the runs at "
+            "ReLU's tuned learning rate, from compare --relu-lr-runs), or nothing."
+        )
+    return name, ARM_PHASES[phase]
+
+
 def _load_arm(folders: Sequence[str | Path], activation: str, target: str) -> dict[str, Any]:
-    """The evaluation runs of ``activation`` in ``folders``, by seed, with each folder's config."""
+    """The evaluation runs of ``activation`` in ``folders``, by seed, with each folder's config.
+
+    ``activation`` may end in ``@relu_lr`` for its runs at ReLU's tuned learning rate."""
     from bettiscope.report import setting_label
 
     if not folders:
         raise ValueError(f"paired_speedup: the {activation} arm names no folder.")
+    name, phase = _arm_phase(activation)
     by_seed: dict[int, dict[str, Any]] = {}
     origin: dict[int, Path] = {}
     configs = []
     for folder in map(Path, folders):
         payload = _load_folder(folder)
         config = payload["config"]
-        runs = [
-            r for r in payload["runs"] if r.get("phase") == "eval" and r["activation"] == activation
-        ]
+        runs = [r for r in payload["runs"] if r.get("phase") == phase and r["activation"] == name]
         if not runs:
-            present = sorted({r["activation"] for r in payload["runs"] if r.get("phase") == "eval"})
+            present = sorted({r["activation"] for r in payload["runs"] if r.get("phase") == phase})
+            what = "evaluation runs" if phase == "eval" else "runs at ReLU's tuned rate"
             raise ValueError(
-                f"{folder}: no evaluation runs of {activation!r}; it has {', '.join(present)}."
+                f"{folder}: no {what} of {name!r}; it has {', '.join(present) or 'none'}."
             )
         if target != "train" and config.get("target_val_acc") is None:
             raise ValueError(
@@ -180,7 +200,9 @@ def paired_speedup(
         the same seeds. A folder without ``results.json`` (interrupted or still running) gives
         its finished runs (``runs/*.json``), marked ``finished: False`` in the result.
     baseline_activation, other_activation : str
-        Registry names as stored in the runs (e.g. "relu", "proposed").
+        Registry names as stored in the runs (e.g. "relu", "proposed"); ``NAME@relu_lr`` reads
+        that activation's runs at ReLU's tuned learning rate (``compare --relu-lr-runs``)
+        instead of its evaluation runs.
     target : {"train", "val", "both"}, default="train"
         Epochs to the training-accuracy target, the held-out target, or both.
     resamples : int, default=10000
@@ -287,7 +309,8 @@ def split_arms(values: Sequence[str], option: str = "arm") -> tuple[list[Path], 
     """``["runs/a:relu", "runs/b:relu"]`` -> ``([Path("runs/a"), Path("runs/b")], "relu")``.
 
     An arm is one activation in one or more comparison folders, written ``FOLDER:ACTIVATION``
-    (the last colon splits, so a folder may contain colons).
+    (the last colon splits, so a folder may contain colons); ``FOLDER:ACTIVATION@relu_lr``
+    names its runs at ReLU's tuned learning rate.
 
     Raises
     ------

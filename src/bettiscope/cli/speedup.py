@@ -32,7 +32,10 @@ def speedup(
     ],
     other: Annotated[
         list[str],
-        typer.Option(help="FOLDER:ACTIVATION of the arm compared with it; repeatable."),
+        typer.Option(
+            help="FOLDER:ACTIVATION of the arm compared with it; repeatable. "
+            "ACTIVATION@relu_lr reads its runs at ReLU's tuned rate (compare --relu-lr-runs)."
+        ),
     ],
     target: Annotated[
         str, typer.Option(help="train (training-accuracy target), val (held-out) or both.")

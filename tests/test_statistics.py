@@ -74,6 +74,9 @@ def test_summary_numbers_keep_epoch_counts_whole() -> None:
         and format_value(3e12) == "3e+12"
     )
     assert format_value(float("inf")) == "inf" and format_value(None) == "-"
+    # a median of two epoch counts keeps its half; other numbers keep 3 significant figures
+    assert format_value(122.5) == "122.5" and format_value(961.5) == "961.5"
+    assert format_value(122.25) == "122" and format_value(2.5) == "2.5"
 
 
 def test_wilcoxon_ranks_a_miss_as_one_epoch_past_the_budget() -> None:

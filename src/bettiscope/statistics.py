@@ -141,8 +141,9 @@ def format_percent(fraction: float) -> str:
 
 
 def format_value(value: Any, digits: int = 3) -> str:
-    """A number for a table cell: ``digits`` significant figures, but whole epochs in full
-    (3206, not 3.21e+03); "-" for None, "inf", "n/a" for NaN; other values as ``str``."""
+    """A number for a table cell: ``digits`` significant figures, but epoch counts and their
+    medians in full (3206, not 3.21e+03; 122.5, not 122); "-" for None, "inf", "n/a" for NaN;
+    other values as ``str``."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -150,7 +151,8 @@ def format_value(value: Any, digits: int = 3) -> str:
             return "inf"
         if math.isnan(value):
             return "n/a"
-        if 10**digits <= abs(value) < 1e9:  # epochs: 3206, not 3.21e+03
+        whole_or_half = (2 * value).is_integer()  # an epoch count or a median of two
+        if 10**digits <= abs(value) < 1e9 or (whole_or_half and 1 <= abs(value) < 1e9):
             return f"{value:.1f}".removesuffix(".0")
         return f"{value:.{digits}g}"
     return str(value)

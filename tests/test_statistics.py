@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import wilcoxon
 
 from bettiscope.statistics import (
@@ -89,3 +91,22 @@ def test_wilcoxon_ranks_a_miss_as_one_epoch_past_the_budget() -> None:
     # every pair tied (both missed everywhere): no evidence either way
     tied = paired_wilcoxon(np.full(4, math.inf), np.full(4, math.inf), budget=10)
     assert tied["p_value"] == 1.0 and tied["statistic"] is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    epochs=st.lists(st.integers(1, 5000), min_size=2, max_size=12),
+    factor=st.sampled_from([0.5, 2.0, 4.0]),
+)
+def test_speedup_is_the_ratio_of_medians_and_inverts_when_the_arms_swap(epochs, factor) -> None:
+    baseline = np.array(epochs, float)
+    faster = baseline / factor
+    result = speedup_interval(baseline, faster, resamples=200)
+    # every bootstrap draw scales both medians alike: the interval collapses onto the factor
+    assert result["speedup"] == pytest.approx(factor)
+    assert result["low"] == pytest.approx(factor) and result["high"] == pytest.approx(factor)
+    other = np.roll(baseline, 1) + 1.0
+    forward = speedup_interval(baseline, other, resamples=200)["speedup"]
+    backward = speedup_interval(other, baseline, resamples=200)["speedup"]
+    assert forward == pytest.approx(np.median(baseline) / np.median(other))
+    assert forward * backward == pytest.approx(1.0)

@@ -157,6 +157,33 @@ def test_trace_recorder_during_training(tmp_path) -> None:
     assert png.stat().st_size > 1000
 
 
+def test_trace_heatmap_has_whole_number_scales_and_explains_grey_cells(monkeypatch) -> None:
+    import bettiscope.probe as probe
+
+    figures = []
+    monkeypatch.setattr(probe, "save_figure", lambda fig, path: figures.append(fig))
+    layers = ["input", "act1", "logits"]
+    constant = {"0": [[1, 0]] * 3, "1": [[1, 0]] * 3}
+    entries = [
+        # at epoch 0 the network predicts no point of class 0: nothing to measure there
+        {"epoch": 0, "layers": layers, "classes": [0, 1], "measure": {"max_dim": 1},
+         "betti": {"1": [[1, 0]] * 3}},
+        {"epoch": 5, "layers": layers, "classes": [0, 1], "measure": {"max_dim": 1},
+         "betti": constant},
+    ]  # fmt: skip
+    plot_trace_heatmap(entries, "unused.png")
+    (fig,) = figures
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 4
+    for bar in bars:
+        ticks = bar.get_yticks()
+        assert len(ticks) and all(float(t).is_integer() for t in ticks)
+    assert any("grey: not measured" in text.get_text() for text in fig.texts)
+    figures.clear()
+    plot_trace_heatmap(entries[1:], "unused.png")
+    assert not any("grey" in text.get_text() for text in figures[0].texts)
+
+
 def test_run_trace_writes_and_resumes(tmp_path) -> None:
     X, y = _two_circles()
     cfg = TrainConfig(epochs=4, lr=1e-3, target_train_acc=None)

@@ -1098,6 +1098,7 @@ def plot_trace_heatmap(
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not entries:
         raise ValueError("plot_trace_heatmap: the trace has no entries yet.")
@@ -1119,15 +1120,23 @@ def plot_trace_heatmap(
         for dim in range(dims):
             ax = axes[row][dim]
             matrix = trace_matrix(entries, c, dim)
+            measured = matrix[np.isfinite(matrix)]
+            # Betti numbers count from 0: a fixed lower end keeps panels comparable, and a
+            # constant panel gets a unit range instead of matplotlib's +-0.1 around its value
+            top = max(1.0, float(measured.max())) if measured.size else 1.0
             image = ax.imshow(
-                np.ma.masked_invalid(matrix), aspect="auto", cmap=cmap, origin="upper"
+                np.ma.masked_invalid(matrix),
+                aspect="auto",
+                cmap=cmap,
+                origin="upper",
+                vmin=0.0,
+                vmax=top,
             )
             if matrix.size <= 400:
-                top = np.nanmax(matrix) if np.isfinite(matrix).any() else 0.0
                 for (i, j), value in np.ndenumerate(matrix):
                     if np.isfinite(value):
                         # dark text on the bright end of viridis, light text elsewhere
-                        bright = top > 0 and value > 0.6 * top
+                        bright = value > 0.6 * top
                         ax.text(
                             j,
                             i,
@@ -1141,10 +1150,26 @@ def plot_trace_heatmap(
             ax.set_yticks(range(len(layers)), layers, fontsize=6)
             ax.set_title(f"class {c}: beta_{dim}", fontsize=8)
             ax.set_xlabel("epoch", fontsize=7)
-            fig.colorbar(image, ax=ax, fraction=0.05)
+            bar = fig.colorbar(image, ax=ax, fraction=0.05)
+            bar.locator = MaxNLocator(integer=True)  # Betti numbers are whole
+            bar.update_ticks()
+            bar.ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    if any(not np.isfinite(trace_matrix(entries, c, 0)).all() for c in classes):
+        fig.text(
+            0.5,
+            0.005,
+            "grey: not measured (e.g. the network predicted no point of that class then; "
+            "the reasons are in trace.json)",
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            color="0.35",
+        )
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
+    else:
+        fig.tight_layout()
     return save_figure(fig, path)
 
 

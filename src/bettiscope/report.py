@@ -971,5 +971,9 @@ def heatmap_grid(
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.8, label=colorbar_label)
+        from matplotlib.ticker import MaxNLocator
+
+        bar = fig.colorbar(image, ax=axes, shrink=0.8, label=colorbar_label)
+        bar.locator = MaxNLocator(integer=True)  # Betti numbers are whole
+        bar.update_ticks()
     return fig

@@ -703,3 +703,30 @@ def test_runs_at_relu_learning_rate_pair_with_relu_seed_by_seed(tmp_path) -> Non
 
     labels = [row["label"] for row in summary_rows(summary, 40, [0, 1, 2])]
     assert labels == ["tanh", "tanh at ReLU's lr (0.003)"]
+
+
+def test_fraction_converged_draws_runs_at_relu_rate_dotted(monkeypatch) -> None:
+    import bettiscope.report as report
+
+    figures = []
+    monkeypatch.setattr(report, "storage_save_figure", lambda fig, path: figures.append(fig))
+
+    def run(phase, activation, lr, epochs):
+        return {
+            "phase": phase,
+            "activation": activation,
+            "lr": lr,
+            "epochs_to_train_target": epochs,
+        }
+
+    records = [run("eval", "relu", 0.003, e) for e in (30, None, 20)]
+    records += [run("eval", "tanh", 0.03, e) for e in (5, 6, 7)]
+    records += [run("relu_lr", "tanh", 0.003, e) for e in (10, None, 40)]
+    report.plot_fraction_converged(records, 40, "unused.png")
+    (ax,) = figures[0].axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines) == ["relu (n=3)", "tanh (n=3)", "tanh at ReLU's lr 0.003 (n=3)"]
+    dotted = lines["tanh at ReLU's lr 0.003 (n=3)"]
+    assert dotted.get_linestyle() == ":" and dotted.get_color() == lines["tanh (n=3)"].get_color()
+    # 2 of 3 runs at ReLU's rate reached the target by epoch 40, the first at epoch 10
+    assert dotted.get_ydata()[40] == pytest.approx(2 / 3) and dotted.get_ydata()[9] == 0

@@ -629,30 +629,28 @@ def plot_fraction_converged(
 ) -> Path:
     """Fraction of evaluation runs that reached the training target by each epoch.
 
-    ``target_train_acc`` (a fraction, default 1.0) only labels the y axis.
+    Runs at ReLU's tuned rate (``--relu-lr-runs``) are drawn dotted in their activation's
+    colour. ``target_train_acc`` (a fraction, default 1.0) only labels the y axis.
     """
     plt = _pyplot()
     activations = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "eval"))
-    crowded = len(activations) > 6  # the legend would hide the curves: put it beside them
+    at_relu_lr = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "relu_lr"))
+    # the legend would hide the curves: put it beside them
+    crowded = len(activations) + len(at_relu_lr) > 6
     fig, ax = plt.subplots(figsize=(8, 4) if crowded else (6, 4))
     grid = np.arange(0, max_epochs + 1)
     styles = _series_styles(activations)
-    for activation in activations:
-        epochs = np.array(
-            [
-                censored(r["epochs_to_train_target"])
-                for r in records
-                if r["phase"] == "eval" and r["activation"] == activation
-            ]
-        )
+    series = [(a, "eval") for a in activations] + [(a, "relu_lr") for a in at_relu_lr]
+    for activation, phase in series:
+        runs = [r for r in records if r["phase"] == phase and r["activation"] == activation]
+        epochs = np.array([censored(r["epochs_to_train_target"]) for r in runs])
         fraction = (epochs[None, :] <= grid[:, None]).mean(axis=1)
-        ax.step(
-            grid,
-            fraction,
-            where="post",
-            label=f"{activation} (n={len(epochs)})",
-            **styles[activation],
-        )
+        style = dict(styles.get(activation, {}))
+        label = f"{activation} (n={len(epochs)})"
+        if phase == "relu_lr":
+            style["linestyle"] = ":"
+            label = f"{activation} at ReLU's lr {runs[0]['lr']:g} (n={len(epochs)})"
+        ax.step(grid, fraction, where="post", label=label, **style)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"fraction of runs at {format_percent(target_train_acc)} training accuracy")
     ax.set_ylim(-0.02, 1.02)

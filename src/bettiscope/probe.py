@@ -1116,11 +1116,13 @@ def plot_trace_heatmap(
         squeeze=False,
     )
     cmap = plt.get_cmap("viridis").with_extremes(bad="lightgrey")
+    unmeasured = False
     for row, c in enumerate(classes):
         for dim in range(dims):
             ax = axes[row][dim]
             matrix = trace_matrix(entries, c, dim)
             measured = matrix[np.isfinite(matrix)]
+            unmeasured = unmeasured or measured.size < matrix.size
             # Betti numbers count from 0: a fixed lower end keeps panels comparable, and a
             # constant panel gets a unit range instead of matplotlib's +-0.1 around its value
             top = max(1.0, float(measured.max())) if measured.size else 1.0
@@ -1156,7 +1158,7 @@ def plot_trace_heatmap(
             bar.ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=9)
-    if any(not np.isfinite(trace_matrix(entries, c, 0)).all() for c in classes):
+    if unmeasured:
         fig.text(
             0.5,
             0.005,

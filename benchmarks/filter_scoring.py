@@ -45,7 +45,7 @@ from bettiscope.datasets.images import load_image_dataset
 from bettiscope.models.cnn import CNNConfig, build_cnn, load_model
 from bettiscope.pruning import BettiScorer, capture_maps, conv_layers
 from bettiscope.pruning._kernel import rms_pairwise_distance
-from bettiscope.storage import atomic_write_json, environment_info, save_figure
+from bettiscope.storage import atomic_write_json, environment_info, pyplot, save_figure
 from bettiscope.topology import betti_numbers, subsample
 from bettiscope.training import TrainConfig, train
 
@@ -116,11 +116,7 @@ def run_baseline(fn, clouds, subset) -> tuple[dict[tuple[str, int], int], dict[s
 
 
 def draw(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     labels = [row["method"] for row in rows]
     values = [row["seconds"] for row in rows]

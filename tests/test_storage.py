@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,20 @@ def test_to_jsonable_handles_objects_with_to_dict() -> None:
             return {"p": Path("/tmp/x")}
 
     assert to_jsonable([Thing(), np.float32(0.5)]) == [{"p": "/tmp/x"}, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("", "agg"),  # headless, whatever MPLBACKEND says
+        ("import matplotlib; matplotlib.use('pdf'); import matplotlib.pyplot", "pdf"),
+    ],
+)
+def test_pyplot_is_headless_but_keeps_a_backend_already_in_use(setup: str, expected: str) -> None:
+    # a fresh interpreter: the backend is process-wide state
+    code = f"{setup}\nfrom bettiscope.storage import pyplot\nprint(pyplot().get_backend())"
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip().lower() == expected

@@ -43,7 +43,7 @@ from bettiscope.config import DemoConfig, config_to_dict, load_config, save_conf
 from bettiscope.datasets import shapes
 from bettiscope.executor import Executor, get_executor
 from bettiscope.report import render_report, save_figure
-from bettiscope.storage import atomic_write_json, environment_info, read_json
+from bettiscope.storage import atomic_write_json, environment_info, pyplot, read_json
 from bettiscope.topology import betti_numbers
 
 __all__ = [
@@ -168,7 +168,7 @@ def _good_bad(ok: bool, text: str | None = None) -> dict[str, str]:
 
 
 def _plot_shapes(path: Path) -> None:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = ["circle", "3 circles", "figure-eight", "sphere", "torus"]
     fig = plt.figure(figsize=(13, 2.8))

@@ -484,12 +484,11 @@ def plot_speedups(
     right margin gives successes per arm and the Wilcoxon p; ``claim`` (x range, e.g. the
     paper's 1.5-2x) is shaded, empty for none.
     """
-    import matplotlib
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from bettiscope.storage import pyplot, save_figure
 
-    from bettiscope.storage import save_figure
+    plt = pyplot()
 
     if not results:
         raise ValueError("plot_speedups: no results to plot.")
@@ -568,8 +567,8 @@ def plot_speedups(
     # plain numbers at 1-2-5 steps: a log axis otherwise labels its minor ticks 2 x 10^-1
     ticks = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
     axes.set_xticks([t for t in ticks if low_edge <= t <= high_edge])
-    axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
     axes.grid(axis="x", which="both", color="#e0e0e0", linewidth=0.5, zorder=0)
     # anchored under the x label (the tight save keeps it): placed at a fixed figure height it
     # overlapped the label, whose height depends on the number of rows

@@ -55,6 +55,7 @@ from bettiscope._validation import Interval, check_param, check_params
 from bettiscope.storage import (
     atomic_write_json,
     environment_info,
+    pyplot,
     read_json,
     save_figure,
     to_jsonable,
@@ -1094,11 +1095,9 @@ def plot_trace_heatmap(
 
     Grey cells were not measured (see the trace's notes). Written atomically to ``path`` (PNG).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
 
     if not entries:
         raise ValueError("plot_trace_heatmap: the trace has no entries yet.")

@@ -45,7 +45,7 @@ from bettiscope.statistics import (
     interval_tone,
     speedup_text,
 )
-from bettiscope.storage import atomic_write_text, read_json
+from bettiscope.storage import atomic_write_text, pyplot, read_json
 from bettiscope.storage import save_figure as storage_save_figure
 
 if TYPE_CHECKING:
@@ -601,15 +601,6 @@ def comparison_report(results: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _series_styles(names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """One distinct (colour, line style) per series: matplotlib's 10-colour cycle repeats."""
     styles = ("-", "--", ":")
@@ -632,7 +623,7 @@ def plot_fraction_converged(
     Runs at ReLU's tuned rate (``--relu-lr-runs``) are drawn dotted in their activation's
     colour. ``target_train_acc`` (a fraction, default 1.0) only labels the y axis.
     """
-    plt = _pyplot()
+    plt = pyplot()
     activations = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "eval"))
     at_relu_lr = list(dict.fromkeys(r["activation"] for r in records if r["phase"] == "relu_lr"))
     # the legend would hide the curves: put it beside them
@@ -676,7 +667,7 @@ def plot_betti_by_layer(
     available = {a: v for a, v in betti_by_layer.items() if v}
     if not available:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     first = next(iter(available.values()))
     classes = first["classes"]
     dims = max(len(cell) for c in classes for cell in first["mean"][c] if cell is not None)
@@ -923,8 +914,9 @@ def heatmap_grid(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    plt = pyplot()
 
     arrays = [
         np.array([[np.nan if v is None else v for v in row] for row in p["values"]], dtype=float)

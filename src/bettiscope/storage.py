@@ -85,12 +85,27 @@ def _current_umask() -> int:
     return mask
 
 
+def pyplot() -> Any:
+    """``matplotlib.pyplot``, on the headless Agg backend unless pyplot is already in use.
+
+    Every figure bettiscope draws goes through this: scripts and servers need no display, and
+    a notebook that imported pyplot first keeps its own backend.
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(
     figure: Any, path: str | os.PathLike[str], *, dpi: int = 120, tight: bool = False
 ) -> Path:
     """Save a Matplotlib figure atomically and close it (the format follows the suffix, PNG
     by default). ``tight=True`` trims the margins (``bbox_inches="tight"``)."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     target = Path(path)
     extra = {"bbox_inches": "tight"} if tight else {}

@@ -427,10 +427,9 @@ def plot_dataset(
     title : str, optional
         Default: the name and the true Betti numbers.
     """
-    import matplotlib
+    from bettiscope.storage import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if data.dim not in (2, 3):
         raise ValueError(

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from bettiscope.storage import save_figure
+from bettiscope.storage import pyplot, save_figure
 
 __all__ = ["plot_accuracy_vs_params", "plot_scores", "summary_markdown", "table_rows"]
 
@@ -22,15 +22,6 @@ COLORS = {
     "betti-lowest": "#ff7f0e",
     "original": "#000000",
 }
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -52,7 +43,7 @@ def plot_scores(
     cfg : PruneConfig, optional
         For the threshold line and the title.
     """
-    plt = _pyplot()
+    plt = pyplot()
     layers = list(scores.scores)
     fig, axes = plt.subplots(
         len(layers), 1, figsize=(7.5, 1.6 + 1.35 * len(layers)), squeeze=False, sharex=True
@@ -100,7 +91,7 @@ def plot_scores(
 
 def plot_accuracy_vs_params(payload: dict[str, Any], path: str | Path) -> Path:
     """Test accuracy against the fraction of parameters kept, per method, +/- fine-tuning."""
-    plt = _pyplot()
+    plt = pyplot()
     original = payload["original"]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter([1.0], [original["accuracy"]], marker="*", s=180, color="black", label="original")

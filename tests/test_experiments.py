@@ -686,13 +686,22 @@ def test_runs_at_relu_learning_rate_pair_with_relu_seed_by_seed(tmp_path) -> Non
     inf = math.inf
     expected = speedup_interval([30, inf, 20], [10, inf, 40], resamples=config.bootstrap)
     assert row["train_target"]["speedup_vs_relu"] == expected
-    assert row["success_rate"] == pytest.approx(2 / 3) and row["median_epochs"] == 40
+    assert row["train_target"]["success_rate"] == pytest.approx(2 / 3)
+    assert row["train_target"]["median_epochs"] == 40
+    assert "success_rate" not in row  # once, in the target's cell
     text = render_summary_md(
         {"config": asdict(config), "summary": summary, "runs": records, "created": "now"}
     )
     section = text.split("## At ReLU's tuned learning rate")[1]
     assert "| tanh | train target | 0.003 | 67% | 40 |" in section
     assert f"{expected['speedup']:.3g} [" in section
+    # a results.json from before the per-target cells kept the training target's in the row
+    old_row = {"lr": 0.003, "runs": 3, "success_rate": 2 / 3, "median_epochs": 40}
+    old_summary = {**summary, "at_relu_lr": {"tanh": old_row}}
+    old_text = render_summary_md(
+        {"config": asdict(config), "summary": old_summary, "runs": records, "created": "now"}
+    )
+    assert "| tanh | train target | 0.003 | 67% | 40 | - |" in old_text
     from bettiscope.report import comparison_report
 
     config_dict = asdict(config)

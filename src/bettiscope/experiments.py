@@ -991,9 +991,6 @@ def summarise(config: CompareConfig, records: Sequence[dict[str, Any]], lrs: dic
                     [r["final_train_acc"] for r in runs if r["final_train_acc"] is not None]
                 ),
                 **cells,
-                # the training target's again, where older results.json files kept them
-                "success_rate": cells["train_target"]["success_rate"],
-                "median_epochs": cells["train_target"]["median_epochs"],
             }
     published = None
     if config.task_options.get("width", 15) == 15:  # the study's width; its depth is checked

@@ -322,6 +322,33 @@ def test_speedup_plot_command(tmp_path) -> None:
     assert missing.exit_code == 2 and "no such settings file" in missing.stderr
 
 
+def test_speedup_plot_can_leave_out_rows_whose_runs_are_elsewhere(tmp_path) -> None:
+    _plot_folders(tmp_path)
+    settings = tmp_path / "plot.toml"
+    row = '[[rows]]\nlabel = "{}"\nbaseline = ["runs/{}:relu"]\nother = ["runs/fast:proposed"]\n'
+    lost, kept = row.format("lost", "gone"), row.format("kept", "slower")
+    settings.write_text(lost + kept)
+    figure = tmp_path / "f.png"
+    stopped = runner.invoke(app, ["speedup-plot", str(settings), "--out", str(figure)])
+    assert stopped.exit_code == 2 and "row 1 ('lost')" in " ".join(stopped.stderr.split())
+    assert not figure.exists()
+    args = ["speedup-plot", str(settings), "--out", str(figure), "--skip-missing"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "row 1 ('lost') left out, not found: runs/gone" in " ".join(result.stdout.split())
+    written = json.loads(figure.with_suffix(".json").read_text())
+    assert [r["label"] for r in written["rows"]] == ["kept"]
+    assert written["not_drawn"] == [{"row": 1, "label": "lost", "missing": ["runs/gone"]}]
+    # a folder that is there but holds no runs is an error, not a row to leave out
+    (tmp_path / "runs" / "empty").mkdir()
+    settings.write_text(kept.replace("runs/slower", "runs/empty"))
+    broken = runner.invoke(app, args)
+    assert broken.exit_code == 2 and "not a comparison folder" in " ".join(broken.stderr.split())
+    settings.write_text(lost)
+    nothing = runner.invoke(app, args)
+    assert nothing.exit_code == 2 and "nothing to draw" in nothing.stderr
+
+
 def test_an_arm_can_read_the_runs_at_relu_tuned_rate(tmp_path) -> None:
     folder = _folder(tmp_path / "a", "proposed", {0: 10, 1: 20, 2: 30})
     results = json.loads((folder / "results.json").read_text())

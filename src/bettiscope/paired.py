@@ -356,6 +356,27 @@ class SpeedupPlot:
     claim: list[float] = field(default_factory=lambda: [1.5, 2.0])
 
 
+def missing_rows(plot: SpeedupPlot, *, base_dir: str | Path = ".") -> list[dict[str, Any]]:
+    """The rows of ``plot`` that name a folder or archive absent under ``base_dir``, in order:
+    ``[{"row": number from 1, "label", "missing": [paths]}]`` (empty when all can be read).
+
+    For drawing what is there (``speedup-plot --skip-missing``) when some rows name runs kept on
+    another machine; a path that exists but does not hold runs is not "missing" and still fails
+    in :func:`speedup_rows`. Arms that cannot be parsed are left to :func:`speedup_rows` too.
+    """
+    base = Path(base_dir)
+    missing = []
+    for number, row in enumerate(plot.rows, start=1):
+        paths = []
+        for value in [*row.baseline, *row.other]:
+            folder, colon, _ = str(value).rpartition(":")
+            if colon and folder and not (base / folder).exists():
+                paths.append(folder)
+        if paths:
+            missing.append({"row": number, "label": row.label, "missing": paths})
+    return missing
+
+
 def speedup_rows(
     plot: SpeedupPlot, *, base_dir: str | Path = ".", resamples: int = 10_000, seed: int = 0
 ) -> list[dict[str, Any]]:
@@ -474,6 +495,7 @@ def plot_speedups(
     *,
     title: str = SpeedupPlot.title,
     claim: Sequence[float] = (1.5, 2.0),
+    not_drawn: Sequence[str] = (),
 ) -> Path:
     """A forest plot of :func:`speedup_rows` results, saved atomically as an image.
 
@@ -482,7 +504,8 @@ def plot_speedups(
     median missed the budget the ratio is unbounded and the row shows the lower bound
     budget / median (open marker, arrow); where both medians missed it says "undefined". The
     right margin gives successes per arm and the Wilcoxon p; ``claim`` (x range, e.g. the
-    paper's 1.5-2x) is shaded, empty for none.
+    paper's 1.5-2x) is shaded, empty for none. ``not_drawn`` labels rows left out (e.g. their
+    runs are not on this machine); the footnote names them.
     """
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -576,7 +599,8 @@ def plot_speedups(
         "dot and bar: ratio of medians, 95% paired bootstrap interval (arrow: open-ended); open "
         "dot: one median missed the budget, so the ratio is at least budget / median (baseline "
         "missed) or at most median / budget (other missed); right: runs that reached the target "
-        "(other vs baseline), paired Wilcoxon p",
+        "(other vs baseline), paired Wilcoxon p"
+        + (f". Not drawn (runs not found): {'; '.join(not_drawn)}" if not_drawn else ""),
         xy=(1.0, 0.0), xycoords=("axes fraction", axes.xaxis.label),
         xytext=(0, -4), textcoords="offset points",
         ha="right", va="top", fontsize=7, color=colours[""], wrap=True,

@@ -142,20 +142,53 @@ def speedup_plot(
         Path,
         typer.Option(help="Figure file (.png, .svg, .pdf); the numbers go beside it as .json."),
     ],
+    skip_missing: Annotated[
+        bool,
+        typer.Option(
+            help="Leave out rows whose folders or archives are not on this machine (a warning "
+            "each, and the figure's footnote names them) instead of stopping."
+        ),
+    ] = False,
 ) -> None:
     """Forest plot of paired speed-ups, one row per pair of arms, from comparison folders."""
+    from dataclasses import replace
+
     from bettiscope.config import config_to_dict, load_config
-    from bettiscope.paired import SpeedupPlot, plot_speedups, speedup_rows
+    from bettiscope.paired import SpeedupPlot, missing_rows, plot_speedups, speedup_rows
     from bettiscope.statistics import format_interval
     from bettiscope.storage import atomic_write_json
 
     with user_errors():
         plot = load_config(settings, SpeedupPlot)
-        results = speedup_rows(plot, base_dir=settings.parent)
-        figure = plot_speedups(results, out, title=plot.title, claim=plot.claim)
+        missing = missing_rows(plot, base_dir=settings.parent) if skip_missing else {}
+        for row in missing:
+            out_console.print(
+                f"[yellow]Warning:[/yellow] row {row['row']} ({escape(row['label'])!r}) left "
+                f"out, not found: {escape(', '.join(row['missing']))}",
+                highlight=False,
+            )
+        skipped = {row["row"] for row in missing}
+        drawn = replace(
+            plot, rows=[row for n, row in enumerate(plot.rows, start=1) if n not in skipped]
+        )
+        if plot.rows and not drawn.rows:
+            raise ValueError("speedup plot: no row's runs were found; nothing to draw.")
+        results = speedup_rows(drawn, base_dir=settings.parent)
+        figure = plot_speedups(
+            results,
+            out,
+            title=plot.title,
+            claim=plot.claim,
+            not_drawn=[row["label"] for row in missing],
+        )
         numbers = atomic_write_json(
             out.with_suffix(".json"),
-            {"settings": str(settings), "plot": config_to_dict(plot), "rows": results},
+            {
+                "settings": str(settings),
+                "plot": config_to_dict(plot),
+                "rows": results,
+                "not_drawn": missing,
+            },
         )
     for result in results:
         text = format_interval(result["speedup"]) or "undefined (both medians missed)"

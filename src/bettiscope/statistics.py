@@ -70,6 +70,9 @@ def speedup_interval(
     resamples : int, default=10000
         Bootstrap draws (seeds resampled with replacement, the same draw for both).
     confidence : float, default=0.95
+        Coverage of the percentile interval.
+    seed : int, default=0
+        Seed of the bootstrap draws (fixed, so a summary re-rendered reads the same).
 
     Returns
     -------

@@ -199,6 +199,49 @@ def test_parametrised_names() -> None:
         get_activation("fold slope")
 
 
+MY_ACTIVATIONS = """
+import torch
+from torch import nn
+
+
+class Snake(nn.Module):
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return x + torch.sin(self.alpha * x) ** 2 / self.alpha
+
+
+not_a_factory = 3
+"""
+
+
+def test_an_import_path_names_a_user_class(tmp_path, monkeypatch) -> None:
+    from bettiscope.activations import parse_activation
+
+    (tmp_path / "my_acts.py").write_text(MY_ACTIVATIONS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert parse_activation("my_acts.Snake(alpha=2)") == ("my_acts.Snake", {"alpha": 2})
+    snake = get_activation("my_acts.Snake(alpha=2)")
+    assert type(snake).__name__ == "Snake" and snake.alpha == 2
+    x = torch.tensor([0.0, 1.0])
+    assert torch.allclose(snake(x), x + torch.sin(2 * x) ** 2 / 2)
+    assert get_activation("my_acts.Snake") is not get_activation("my_acts.Snake")
+    assert activation_name("my_acts.Snake") == "my_acts.Snake"  # case kept: it is a path
+    with pytest.raises(ValueError, match=r"cannot import module 'no_such_acts'.*PYTHONPATH"):
+        get_activation("no_such_acts.Snake")
+    with pytest.raises(ValueError, match="has no class or function named 'Snek'"):
+        get_activation("my_acts.Snek")
+    with pytest.raises(ValueError, match="has no class or function named 'not_a_factory'"):
+        get_activation("my_acts.not_a_factory")
+    with pytest.raises(ValueError, match="bad arguments"):
+        get_activation("my_acts.Snake(beta=1)")
+    for bad in ("my_acts.", "my_acts..Snake"):
+        with pytest.raises(ValueError, match="Cannot read activation"):
+            get_activation(bad)
+
+
 def test_proposed_is_the_frozen_fold() -> None:
     module = get_activation("proposed")
     x = torch.linspace(-3, 3, 13)

@@ -268,6 +268,27 @@ def test_compare_larger_budget_continues_earlier_runs(blobs, tmp_path) -> None:
     } == {"tanh"}
 
 
+def test_compare_runs_a_user_activation_named_by_import_path(blobs, tmp_path) -> None:
+    # in spawned workers, which must import the user's module themselves
+    (tmp_path / "my_acts.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Softfold(nn.Module):\n"
+        "    def forward(self, x):\n        return torch.sqrt(x * x + 0.01)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    out = tmp_path / "mine"
+    args = ["compare", "--dataset", str(blobs), "--activations", "my_acts.Softfold,relu"]
+    args += ["--seeds", "2", "--lr-grid", "0.01", "--max-epochs", "3", "--trace-every", "0"]
+    args += ["--width", "6", "--depth", "3", "--bootstrap", "200", "--workers", "2"]
+    command = [sys.executable, "-c", "from bettiscope.cli import main; main()", "--quiet"]
+    done = subprocess.run(
+        [*command, *args, "--out", str(out)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert sorted({r["activation"] for r in runs}) == ["my_acts.Softfold", "relu"]
+    assert len(runs) == 4
+
+
 def test_compare_full_budget_trains_past_the_target(blobs, tmp_path) -> None:
     out = tmp_path / "full"
     args = ["compare", "--dataset", str(blobs), "--activations", "relu", "--seeds", "2"]

@@ -20,8 +20,9 @@ Families
   never be reported as the paper's formula.
 
 Users may pass their own module, a module class, or a factory (e.g. ``functools.partial``) to
-:func:`get_activation`, or add a name with :func:`register_activation`. :class:`Elementwise` turns a
-plain tensor function into a module.
+:func:`get_activation`, add a name with :func:`register_activation`, or name a class by its
+import path (``"my_package.my_module.Snake(alpha=2)"``), which also works on the command line
+and in worker processes. :class:`Elementwise` turns a plain tensor function into a module.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -329,27 +331,33 @@ def register_activation(name: str, factory: Callable[..., nn.Module], *, overwri
     ACTIVATIONS[name] = factory
 
 
-_SPEC = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+_SPEC = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
 
 def parse_activation(text: str) -> tuple[str, dict[str, Any]]:
     """Split ``"name"`` or ``"name(key=value, ...)"`` into a registry key and keyword arguments.
 
-    Values are Python literals (numbers, booleans, strings). Names are case-insensitive and
-    ``-`` equals ``_``.
+    Values are Python literals (numbers, booleans, strings). Registry names are
+    case-insensitive and ``-`` equals ``_``; a name with a dot is an import path
+    (``"mypackage.activations.Snake"``, see :func:`get_activation`) and is kept as written.
 
     Examples
     --------
     >>> parse_activation("Fold(slope=0.25)")
     ('fold', {'slope': 0.25})
+    >>> parse_activation("my_acts.Snake(alpha=2)")
+    ('my_acts.Snake', {'alpha': 2})
     """
     match = _SPEC.match(text)
-    if match is None:
+    if match is None or match.group(1).endswith(".") or ".." in match.group(1):
         raise ValueError(
-            f"Cannot read activation {text!r}; write a name such as 'relu' or a name with "
-            "arguments such as 'fold(slope=0.25)'."
+            f"Cannot read activation {text!r}; write a name such as 'relu', a name with "
+            "arguments such as 'fold(slope=0.25)', or an import path such as "
+            "'my_package.my_module.MyActivation'."
         )
-    name = match.group(1).lower().replace("-", "_")
+    name = match.group(1)
+    if "." not in name:
+        name = name.lower().replace("-", "_")
     kwargs: dict[str, Any] = {}
     if match.group(2) and match.group(2).strip():
         try:
@@ -390,6 +398,9 @@ def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], *
     name_or_module : str, nn.Module, nn.Module subclass or callable
         * a name in :data:`ACTIVATIONS` (case-insensitive, ``-`` and ``_`` equivalent),
           optionally with arguments: ``"fold(slope=0.25)"``;
+        * an import path to a module class or factory, also with arguments:
+          ``"my_package.my_module.Snake(alpha=2)"`` (the way to bring your own activation to
+          the command line and to worker processes, which import it themselves);
         * a module instance: a deep copy is returned (each layer gets its own parameters);
         * a module class or factory (e.g. ``functools.partial(Fold, slope=0.3)``): called with
           ``kwargs``.
@@ -404,8 +415,8 @@ def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], *
     Raises
     ------
     ValueError
-        Unknown name (the message lists the known ones), keyword arguments the constructor does
-        not take, or kwargs given with a module instance.
+        Unknown name (the message lists the known ones), an import path that does not import,
+        keyword arguments the constructor does not take, or kwargs given with a module instance.
     TypeError
         The factory did not return an ``nn.Module``.
 
@@ -419,13 +430,17 @@ def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], *
     if isinstance(name_or_module, str):
         key, given = parse_activation(name_or_module)
         kwargs = {**given, **kwargs}
-        if key not in ACTIVATIONS:
+        if "." in key:
+            factory = _import_factory(key)
+        elif key not in ACTIVATIONS:
             known = ", ".join(sorted(ACTIVATIONS))
             raise ValueError(
                 f"Unknown activation {name_or_module!r}. Known activations: {known}. "
-                "Pass an nn.Module instead, or add one with register_activation()."
+                "Pass an nn.Module instead, add one with register_activation(), or give "
+                "an import path such as 'my_package.my_module.MyActivation'."
             )
-        factory: Callable[..., Any] = ACTIVATIONS[key]
+        else:
+            factory = ACTIVATIONS[key]
     elif isinstance(name_or_module, nn.Module):
         if kwargs:
             raise ValueError(
@@ -452,6 +467,26 @@ def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], *
             "nn.Module. Wrap plain tensor functions with bettiscope.activations.Elementwise."
         )
     return module
+
+
+def _import_factory(path: str) -> Callable[..., Any]:
+    """The class or factory named by ``"package.module.Name"``, with the fix in every error."""
+    module_name, _, attribute = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(
+            f"Activation {path!r}: cannot import module {module_name!r} ({error}). It must be "
+            "importable wherever the model is built, worker processes included: install it, "
+            "or put its folder on PYTHONPATH (e.g. PYTHONPATH=. for a file in this folder)."
+        ) from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise ValueError(
+            f"Activation {path!r}: module {module_name!r} has no class or function named "
+            f"{attribute!r}."
+        )
+    return factory
 
 
 def activation_name(activation: str | nn.Module | Callable[..., nn.Module]) -> str:

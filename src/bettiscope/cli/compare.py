@@ -146,7 +146,12 @@ def compare(
     stride: Annotated[int | None, typer.Option(help="Keep every N-th point per class.")] = None,
     max_dim: Annotated[int | None, typer.Option(help="Highest Betti number traced.")] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="Parallel runs (1: in this process, with checkpoints).")
+        int,
+        typer.Option(
+            min=1,
+            help="Parallel runs, each in its own process (1: one at a time, in this process). "
+            "Every run checkpoints either way, so an interrupted comparison resumes.",
+        ),
     ] = 1,
     backend: Annotated[str, typer.Option(help="local or ray (with --workers > 1).")] = "local",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",

@@ -324,6 +324,28 @@ def test_compare_errors(blobs, tmp_path) -> None:
     assert not (tmp_path / "c" / "config.json").exists()
     result = _invoke(["trace", "--dataset", str(blobs), "--lr-decay-steps", "-3", "--out", out])
     assert result.exit_code == 2 and "lr_decay_steps" in result.stderr
+    # a network that cannot fit is refused by an estimate, before anything is allocated
+    for command in ("compare", "trace"):
+        result = _invoke([command, "--dataset", str(blobs), "--width", "3000000", "--out", out])
+        message = " ".join(result.stderr.split())
+        assert result.exit_code == 2 and "Training a width-3,000,000, depth-10 MLP" in message
+        assert "TiB" in message and "--batch-size (now full batch" in message
+    assert not (tmp_path / "c" / "config.json").exists()
+
+
+def test_out_of_memory_inside_a_library_is_one_clear_line() -> None:
+    import typer
+
+    from bettiscope.cli._common import user_errors
+
+    with pytest.raises(typer.Exit) as stopped, user_errors():
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+            "memory: you tried to allocate 160000000000 bytes."
+        )
+    assert stopped.value.exit_code == 2
+    with pytest.raises(RuntimeError, match="a bug"), user_errors():
+        raise RuntimeError("a bug, not a memory error")  # still a traceback: to be reported
 
 
 def _children(pid: int) -> set[int]:

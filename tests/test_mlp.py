@@ -110,3 +110,19 @@ def test_zero_biases_let_an_even_activation_glue_mirror_points_and_uniform_ones_
     assert not torch.allclose(unfolded[:2](points), unfolded[:2](-points))
     relu = build_mlp(3, 2, depth=3, activation="relu", seed=1)
     assert not torch.allclose(relu[:2](points), relu[:2](-points))
+
+
+def test_memory_estimate_counts_weights_adam_state_and_kept_activations() -> None:
+    from bettiscope.models.mlp import mlp_memory_bytes
+
+    model = build_mlp(3, 2, width=50, depth=10)
+    weights = sum(p.numel() for p in model.parameters())
+    estimate = mlp_memory_bytes(3, 2, [50] * 9, batch=100)
+    assert estimate["weights"] == 4 * weights
+    # weights, gradients, two Adam moments; per point 2 x (9 x 50) + 2 kept values, twice
+    assert estimate["training"] == 4 * (4 * weights + 2 * 100 * (2 * 450 + 2))
+
+
+def test_weights_that_cannot_fit_are_refused_before_allocation() -> None:
+    with pytest.raises(ValueError, match=r"would need about 10\.9 TiB.*smaller width or depth"):
+        build_mlp(2, 2, width=10**6, depth=5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,13 @@ import numpy as np
 __all__ = [
     "Interval",
     "Options",
+    "available_memory_bytes",
     "check_labels",
+    "check_memory",
     "check_param",
     "check_points",
+    "format_bytes",
+    "memory_budget",
 ]
 
 
@@ -201,3 +206,63 @@ def unique_in_order(values: Iterable[Any]) -> list[Any]:
     for value in values:
         seen.setdefault(value, None)
     return list(seen)
+
+
+def available_memory_bytes() -> int:
+    """Memory the OS reports as available now (bytes); 4 GiB if it cannot be read."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 * 1024**3
+
+
+def memory_budget(memory_limit: float | None = None) -> float:
+    """Bytes one computation may use: ``memory_limit`` GiB, or half of what is available now."""
+    if memory_limit is not None:
+        return float(memory_limit) * 1024**3
+    return 0.5 * available_memory_bytes()
+
+
+def format_bytes(n_bytes: float) -> str:
+    """Human-readable size: '3.2 GiB', '12 MiB', '512 B' (binary units, 3 significant
+    figures below 1,000 TiB)."""
+    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g} {unit}"
+    return f"{n_bytes:.0f} B"
+
+
+def check_memory(
+    what: str, needed_bytes: float, advice: str, *, memory_limit: float | None = None
+) -> None:
+    """Refuse, before allocating, a computation estimated to need more than the budget.
+
+    Parameters
+    ----------
+    what : str
+        What would be computed, for the message ("training a width-50 MLP on 28,800 points").
+    needed_bytes : float
+        The estimate, in bytes.
+    advice : str
+        What to change, appended to the message.
+    memory_limit : float, optional
+        Budget in GiB; default half of the memory available now (:func:`memory_budget`).
+
+    Raises
+    ------
+    ValueError
+        ``needed_bytes`` exceeds the budget.
+    """
+    budget = memory_budget(memory_limit)
+    if needed_bytes > budget:
+        raise ValueError(
+            f"{what} would need about {format_bytes(needed_bytes)}, more than the "
+            f"{format_bytes(budget)} allowed (half of the memory available now). {advice}"
+        )

@@ -290,6 +290,7 @@ def mlp_task(
         probe_labels = None if y_eval is None else torch.as_tensor(np.asarray(y_eval))
     else:
         probe_inputs, probe_labels = train
+    _check_training_memory(X.shape[1], num_classes, width, depth, len(train[1]), batch_size)
     recommended = dict(getattr(data, "measure", {}) or {})
     recommended.update(measure or {})
     defaults = TrainConfig(
@@ -324,6 +325,35 @@ def mlp_task(
                 **({"bias_init": bias_init} if bias_init != "zeros" else {}),
             },
         },
+    )
+
+
+def _check_training_memory(
+    in_features: int,
+    num_classes: int,
+    width: int,
+    depth: int,
+    n_train: int,
+    batch_size: int | None,
+) -> None:
+    """Refuse, before any run starts, an MLP task whose training would not fit in memory."""
+    from bettiscope._validation import check_memory
+    from bettiscope.models.mlp import mlp_memory_bytes
+
+    if width < 1 or depth < 1:
+        return  # build_mlp's own message says what is wrong
+    batch = n_train if batch_size is None else min(batch_size, n_train)
+    needed = mlp_memory_bytes(in_features, num_classes, [width] * (depth - 1), batch)
+    smaller_batch = (
+        "a --batch-size (now full batch: every point at once)"
+        if batch_size is None
+        else "a smaller --batch-size"
+    )
+    check_memory(
+        f"Training a width-{width:,}, depth-{depth} MLP on batches of {batch:,} points "
+        "(weights, gradients, Adam's state and the activations kept for the backward pass)",
+        needed["training"],
+        f"Use a smaller --width or --depth, {smaller_batch}, or fewer points (--data-param).",
     )
 
 

@@ -25,7 +25,6 @@ The results are proved equal to ripser and to an uncollapsed GUDHI complex in th
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -42,7 +41,9 @@ from bettiscope._validation import (
     check_param,
     check_params,
     check_points,
+    format_bytes,
 )
+from bettiscope._validation import memory_budget as _memory_budget
 
 __all__ = [
     "METRICS",
@@ -190,36 +191,6 @@ def _rebuild_result(betti: tuple[int, ...], info: dict[str, Any]) -> BettiResult
 # --------------------------------------------------------------------------------------------
 # memory
 # --------------------------------------------------------------------------------------------
-
-
-def available_memory_bytes() -> int:
-    """Memory the OS reports as available now (bytes); 4 GiB if it cannot be read."""
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4 * 1024**3
-
-
-def _memory_budget(memory_limit: float | None) -> float:
-    """Bytes one computation may use: ``memory_limit`` GiB, or half of what is available."""
-    if memory_limit is not None:
-        return float(memory_limit) * 1024**3
-    return 0.5 * available_memory_bytes()
-
-
-def format_bytes(n_bytes: float) -> str:
-    """Human-readable size: '3.2 GiB', '12 MiB', '512 B'."""
-    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n_bytes >= size:
-            return f"{n_bytes / size:.3g} {unit}"
-    return f"{n_bytes:.0f} B"
 
 
 def _refuse(what: str, needed_bytes: float, budget_bytes: float, advice: str) -> None:

@@ -39,7 +39,18 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ValueError, OSError, MemoryError) as error:
-        fail(str(error))
+        fail(str(error) or type(error).__name__)
+    except RuntimeError as error:
+        # PyTorch's allocation failures (CPU "can't allocate memory", CUDA out of memory) are
+        # RuntimeErrors; estimates refuse most runs before this, the rest end here, not in a
+        # traceback
+        message = " ".join(str(error).split())
+        if "can't allocate memory" in message or "out of memory" in message.lower():
+            fail(
+                f"out of memory: {message} Use a smaller model or batch (--width, --depth, "
+                "--batch-size), fewer points, or fewer --workers."
+            )
+        raise
 
 
 def make_progress() -> Progress:

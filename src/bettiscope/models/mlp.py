@@ -16,6 +16,7 @@ non-zero biases break that symmetry (docs/study.md, "first-layer fold").
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from bettiscope._validation import check_memory
 from bettiscope.activations import activation_name, get_activation
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "build_mlp",
     "check_bias_init",
     "mlp_config_dict",
+    "mlp_memory_bytes",
 ]
 
 #: Weight initialisations.
@@ -152,6 +155,23 @@ def _build_layers(
     return layers
 
 
+def mlp_memory_bytes(
+    in_features: int, num_classes: int, hidden: Sequence[int], batch: int = 0
+) -> dict[str, int]:
+    """Estimated memory of an MLP (float32, bytes): its weights, and training it with Adam.
+
+    ``weights`` counts every weight and bias once; ``training`` adds their gradients and Adam's
+    two moment estimates (4 copies in all) and, for a batch of ``batch`` points, each layer's
+    output before and after the activation kept for the backward pass plus as much again for
+    their gradients. An estimate for refusing impossible runs early, not a measurement:
+    PyTorch's allocator adds its own overhead.
+    """
+    sizes = [in_features, *hidden, num_classes]
+    weights = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    kept = batch * (2 * sum(hidden) + num_classes)
+    return {"weights": 4 * weights, "training": 4 * (4 * weights + 2 * kept)}
+
+
 def build_mlp(
     in_features: int = 2,
     num_classes: int = 2,
@@ -203,7 +223,8 @@ def build_mlp(
     Raises
     ------
     ValueError
-        Non-positive sizes, unknown init, bias_init or activation.
+        Non-positive sizes, unknown init, bias_init or activation; weights that would not fit
+        in half of the memory available now.
 
     Examples
     --------
@@ -233,6 +254,12 @@ def build_mlp(
     check_bias_init(bias_init, caller)
     kwargs = dict(activation_kwargs or {})
     get_activation(activation, **kwargs)  # fail early, with the registry's message
+    check_memory(
+        f"{caller}: the weights of {len(hidden)} hidden layers of widths up to "
+        f"{max(hidden, default=0):,}",
+        mlp_memory_bytes(in_features, num_classes, hidden)["weights"],
+        "Use a smaller width or depth.",
+    )
     if seed is None:
         layers = _build_layers(
             in_features, num_classes, hidden, activation, kwargs, init, bias_init

@@ -324,6 +324,10 @@ def test_compare_errors(blobs, tmp_path) -> None:
     assert not (tmp_path / "c" / "config.json").exists()
     result = _invoke(["trace", "--dataset", str(blobs), "--lr-decay-steps", "-3", "--out", out])
     assert result.exit_code == 2 and "lr_decay_steps" in result.stderr
+    # a bad Betti parameter would first be used at a trace, long after the start
+    result = _invoke(["compare", "--dataset", str(blobs), "--k", "0", "--out", out])
+    message = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and "'k' parameter of the Betti measurement" in message
     # a network that cannot fit is refused by an estimate, before anything is allocated
     for command in ("compare", "trace"):
         result = _invoke([command, "--dataset", str(blobs), "--width", "3000000", "--out", out])

@@ -125,6 +125,16 @@ class StudyTask:
     train_defaults: TrainConfig = field(default_factory=TrainConfig)
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the probe first measures at a trace, possibly hours into a comparison: a bad Betti
+        # parameter (k=0, a negative scale) must fail here, before any run starts
+        from bettiscope._validation import check_params
+        from bettiscope.topology import PARAMETER_CONSTRAINTS
+
+        check_params(
+            self.measure, PARAMETER_CONSTRAINTS, caller=f"the Betti measurement of {self.name}"
+        )
+
 
 #: kind -> builder ``builder(dataset, *, data_seed, **options) -> StudyTask``.
 TASK_BUILDERS: dict[str, Callable[..., StudyTask]] = {}

@@ -104,7 +104,7 @@ def test_json_stdout_is_clean_of_progress(labelled: Path) -> None:
     ("setup", "args", "message"),
     [
         (lambda d: d / "missing.npz", ["--scale", "1"], "no such file"),
-        (lambda d: _write(d / "bad.npz", b"not a zip"), ["--scale", "1"], "not a readable .npz"),
+        (lambda d: _write(d / "bad.npz", b"not a zip"), ["--scale", "1"], "(not a zip file"),
         (lambda d: _write(d / "bad.npy", b"garbage"), ["--scale", "1"], "not a readable .npy"),
         (lambda d: _write(d / "r.csv", b"1,2\n3\n"), ["--scale", "1"], "different numbers"),
         (lambda d: _write(d / "t.csv", b"1,a\n3,4\n"), ["--scale", "1"], "non-numeric"),

@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -194,6 +195,12 @@ class PointCloudFile:
 
 
 def _read_npz(path: Path) -> PointCloudFile:
+    if path.is_file() and not zipfile.is_zipfile(path):
+        # np.load would try it as a pickle and say so, which misleads about a damaged file
+        raise DataFileError(
+            f"{path}: not a readable .npz archive (not a zip file: damaged, truncated or of "
+            "another format)."
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = set(archive.files)

@@ -182,6 +182,15 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     again = _invoke(args)
     assert again.exit_code == 0
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
+    # a run file damaged by hand stops the resume with the way out, and nothing is lost
+    damaged = sorted((out / "runs").iterdir())[0]
+    damaged.write_text('{"trunc')
+    stopped = _invoke(args)
+    message = " ".join(stopped.stderr.split())
+    assert stopped.exit_code == 2 and f"{damaged.name}: not valid JSON" in message
+    assert "Delete it to run that job again" in message
+    damaged.unlink()
+    assert _invoke(args).exit_code == 0 and damaged.exists()
     # a wider grid in a new folder reuses the identical runs of the first one
     wider = tmp_path / "wider"
     grid = args.index("--lr-grid") + 1

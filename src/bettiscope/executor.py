@@ -33,6 +33,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from bettiscope.storage import atomic_write_json, read_json, to_jsonable
 
+#: Ends the error for a job's result file that cannot be parsed (edited or damaged by hand:
+#: the executor itself writes them atomically).
+RERUN_REMEDY = "Delete it to run that job again; the other finished jobs are kept."
+
 __all__ = [
     "BACKENDS",
     "Executor",
@@ -526,7 +530,7 @@ def map_resumable(
     todo: list[int] = []
     for index, path in enumerate(paths):
         if path.exists():
-            results[index] = read_json(path)
+            results[index] = read_json(path, remedy=RERUN_REMEDY)
         else:
             todo.append(index)
     skipped = len(items) - len(todo)

@@ -1356,6 +1356,8 @@ def _run_phase(
     reuse_from: Sequence[str | Path] = (),
     keep_final_state: bool = True,
 ) -> list[dict[str, Any]]:
+    from bettiscope.executor import RERUN_REMEDY, map_resumable
+
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     if reuse_from:
@@ -1371,15 +1373,13 @@ def _run_phase(
         for done, (spec, path) in enumerate(zip(specs, paths, strict=True)):
             report(stage, done, len(specs))
             if path.exists():
-                results.append(read_json(path))
+                results.append(read_json(path, remedy=RERUN_REMEDY))
                 continue
             record = execute_run(spec)
             atomic_write_json(path, record)
             results.append(record)
         report(stage, len(specs), len(specs))
         return results
-    from bettiscope.executor import map_resumable
-
     return map_resumable(executor, execute_run, specs, paths, progress=progress, stage=stage)
 
 

@@ -151,15 +151,20 @@ def atomic_write_json(path: str | os.PathLike[str], payload: Any) -> Path:
     return atomic_write_text(path, json.dumps(to_jsonable(payload), indent=2) + "\n")
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON file, raising :class:`DataFileError` with the file name on failure."""
+def read_json(path: str | os.PathLike[str], *, remedy: str = "") -> Any:
+    """Read a JSON file, raising :class:`DataFileError` with the file name on failure.
+
+    ``remedy`` (e.g. "Delete it to run that job again.") ends the message of a file that
+    exists but cannot be parsed.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except OSError as error:
         raise DataFileError(f"{path}: cannot read ({error.strerror or error}).") from None
     except json.JSONDecodeError as error:
-        raise DataFileError(f"{path}: not valid JSON ({error}).") from None
+        message = f"{path}: not valid JSON ({error})."
+        raise DataFileError(f"{message} {remedy}" if remedy else message) from None
 
 
 def environment_info() -> dict[str, Any]:

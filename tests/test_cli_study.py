@@ -20,6 +20,12 @@ from bettiscope.storage import save_point_cloud
 runner = CliRunner()
 
 
+def torch_cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 @pytest.fixture
 def blobs(tmp_path):
     rng = np.random.default_rng(0)
@@ -346,7 +352,7 @@ def test_compare_errors(blobs, tmp_path) -> None:
     assert not (tmp_path / "c" / "config.json").exists()
 
 
-def test_out_of_memory_inside_a_library_is_one_clear_line() -> None:
+def test_out_of_memory_inside_a_library_is_one_clear_line(capsys) -> None:
     import typer
 
     from bettiscope.cli._common import user_errors
@@ -357,8 +363,40 @@ def test_out_of_memory_inside_a_library_is_one_clear_line() -> None:
             "memory: you tried to allocate 160000000000 bytes."
         )
     assert stopped.value.exit_code == 2
+    printed = " ".join(capsys.readouterr().err.split())
+    # the bracketed part is kept (Rich would take it for a style tag unless escaped)
+    assert "out of memory: [enforce fail at alloc_cpu.cpp:127] err == 0." in printed
     with pytest.raises(RuntimeError, match="a bug"), user_errors():
         raise RuntimeError("a bug, not a memory error")  # still a traceback: to be reported
+
+
+@pytest.mark.parametrize(
+    ("cause", "code", "expected"),
+    [
+        (ValueError("bad k"), 2, "error: bad k"),
+        (RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), 2, "out of memory: CUDA"),
+        (KeyError("spec"), 1, "job 3 ('item') failed: KeyError"),
+    ],
+)
+def test_a_worker_failure_is_one_clear_line(capsys, cause, code, expected) -> None:
+    import typer
+
+    from bettiscope.cli._common import user_errors
+    from bettiscope.executor import JobError
+
+    with pytest.raises(typer.Exit) as stopped, user_errors():
+        raise JobError(3, "item", cause)
+    assert stopped.value.exit_code == code
+    assert expected in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.skipif(torch_cuda_available(), reason="needs a machine without CUDA")
+def test_compare_on_a_missing_gpu_fails_before_any_worker_starts(blobs, tmp_path) -> None:
+    out = tmp_path / "gpu"
+    args = ["compare", "--dataset", str(blobs), "--device", "cuda", "--workers", "2"]
+    result = _invoke([*args, "--out", str(out)])
+    assert result.exit_code == 2 and "CUDA is not available here" in result.stderr
+    assert not out.exists()
 
 
 def _children(pid: int) -> set[int]:

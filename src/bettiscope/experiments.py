@@ -58,7 +58,7 @@ from bettiscope.storage import (
     read_json,
     to_jsonable,
 )
-from bettiscope.training import TrainConfig, resolve_lr_decay_steps
+from bettiscope.training import TrainConfig, resolve_device, resolve_lr_decay_steps
 
 __all__ = [
     "DEFAULT_LR_GRID",
@@ -504,6 +504,10 @@ class CompareConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"compare: {message}.")
+        try:
+            resolve_device(self.device)  # here, not in every worker's first run
+        except ValueError as error:
+            raise ValueError(f"compare: {error}") from None
         self.lr_grid = sorted({float(lr) for lr in self.lr_grid})
         return self
 

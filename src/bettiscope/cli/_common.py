@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 #: Errors, warnings and progress go to stderr so stdout stays clean for data (--json).
@@ -29,27 +30,38 @@ state = _State()
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print one error line on stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # escaped: library messages quote brackets ("[enforce fail at ...]", "[20, inf)") that
+    # Rich would otherwise take for style tags and drop
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=code)
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the library's ValueError / OSError into one clear line and exit code 2."""
+    """Turn the library's ValueError / OSError / MemoryError, PyTorch's out-of-memory errors and
+    a worker process's failure into one clear line (exit code 2 for bad input, 1 otherwise).
+
+    Any other exception is a bug and keeps its traceback.
+    """
+    from bettiscope.executor import JobError
+
     try:
         yield
-    except (ValueError, OSError, MemoryError) as error:
-        fail(str(error) or type(error).__name__)
-    except RuntimeError as error:
+    except (ValueError, OSError, MemoryError, RuntimeError) as error:
+        # a worker's failure reads as if it had happened here
+        cause = error.cause if isinstance(error, JobError) else error
+        if isinstance(cause, (ValueError, OSError, MemoryError)):
+            fail(str(cause) or type(cause).__name__)
         # PyTorch's allocation failures (CPU "can't allocate memory", CUDA out of memory) are
-        # RuntimeErrors; estimates refuse most runs before this, the rest end here, not in a
-        # traceback
-        message = " ".join(str(error).split())
+        # RuntimeErrors; estimates refuse most runs before they start, the rest end here
+        message = " ".join(str(cause).split())
         if "can't allocate memory" in message or "out of memory" in message.lower():
             fail(
-                f"out of memory: {message} Use a smaller model or batch (--width, --depth, "
-                "--batch-size), fewer points, or fewer --workers."
+                f"out of memory: {message} Use a smaller model (width, depth, channels) or "
+                "batch, fewer points or images, or fewer --workers."
             )
+        if isinstance(error, JobError):
+            fail(str(error), code=1)
         raise
 
 

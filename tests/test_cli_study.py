@@ -210,6 +210,38 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     assert missing.exit_code == 2 and "neither a comparison folder" in missing.stderr
 
 
+def test_compare_plan_counts_what_is_left_and_trains_nothing(blobs, tmp_path) -> None:
+    from bettiscope.experiments import CompareConfig, plan_compare
+
+    out = tmp_path / "planned"
+    args = ["compare", "--dataset", str(blobs), "--activations", "tanh", "--seeds", "2"]
+    args += ["--tuning-seeds", "1", "--max-epochs", "5", "--lr-grid", "0.01,0.05"]
+    args += ["--trace-every", "0", "--width", "4", "--depth", "2", "--bootstrap", "100"]
+    before = _invoke([*args, "--out", str(out), "--plan"])
+    assert before.exit_code == 0, before.output
+    text = " ".join(before.stdout.split())
+    assert "│ tune │ 4 │ 0 │ 4 │ 20 │" in text and "│ evaluate │ 4 │ 0 │ 4 │ 20 │" in text
+    assert "count as to train until tuning is done" in text and "core-hours" in text
+    assert not out.exists()  # nothing trained, the folder not claimed
+    assert _invoke([*args, "--out", str(out)]).exit_code == 0
+    after = _invoke([*args, "--out", str(out), "--plan"])
+    assert "Nothing to train" in after.stdout
+    # two more seeds, in a new folder reusing this one: the tuned rates are known now
+    options = {"width": 4, "depth": 2, "val_fraction": 0.2, "batch_size": None,
+               "dataset_params": {}, "measure": {}}  # fmt: skip
+    config = CompareConfig(
+        dataset=str(blobs), activations=["tanh"], seeds=4, tuning_seeds=1, max_epochs=5,
+        lr_grid=[0.01, 0.05], trace_every=0, task_kind="mlp", task_options=options,
+        bootstrap=100,
+    )  # fmt: skip
+    plan = plan_compare(config, tmp_path / "more", reuse_from=[out], timing_epochs=1)
+    assert plan["lrs_known"]
+    assert plan["phases"]["tune"] == {"runs": 4, "done": 4, "to_train": 0, "epochs": 0}
+    assert plan["phases"]["evaluate"] == {"runs": 8, "done": 4, "to_train": 4, "epochs": 20}
+    assert plan["seconds_per_epoch"]["relu"] > 0 and plan["core_seconds"] > 0
+    assert not (tmp_path / "more").exists()
+
+
 def test_bias_init_is_part_of_a_runs_identity(blobs, tmp_path) -> None:
     def args(out: Path, *extra: str) -> list[str]:
         return [

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from bettiscope.executor import RERUN_REMEDY, map_resumable
 from bettiscope.statistics import (
     censored,
     format_percent,
@@ -1360,8 +1361,6 @@ def _run_phase(
     reuse_from: Sequence[str | Path] = (),
     keep_final_state: bool = True,
 ) -> list[dict[str, Any]]:
-    from bettiscope.executor import RERUN_REMEDY, map_resumable
-
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     if reuse_from:
@@ -1385,6 +1384,126 @@ def _run_phase(
         report(stage, len(specs), len(specs))
         return results
     return map_resumable(executor, execute_run, specs, paths, progress=progress, stage=stage)
+
+
+def _seconds_per_epoch(task: StudyTask, activation: str, lr: float, device: str, epochs: int):
+    """Median wall-clock seconds of ``epochs`` training epochs after a warm-up epoch."""
+    from bettiscope.training import train
+
+    model = task.build_model(activation, 0)
+    cfg = replace(
+        task.train_defaults,
+        lr=lr,
+        epochs=epochs + 1,
+        seed=0,
+        target_train_acc=None,
+        target_val_acc=None,
+        device=device,
+        checkpoint_path=None,
+    )
+    history = train(model, task.train, cfg, val=task.val)
+    seconds = history.column("seconds")[1:] or history.column("seconds")
+    return float(np.median(seconds)) if seconds else None
+
+
+def plan_compare(
+    config: CompareConfig,
+    out_dir: str | Path,
+    *,
+    reuse_from: Sequence[str | Path] = (),
+    timing_epochs: int = 3,
+) -> dict[str, Any]:
+    """What :func:`run_compare` with these arguments would still train, and an upper bound on
+    how long it takes, without training it or creating ``out_dir``.
+
+    A run counts as done when ``out_dir/runs`` holds it or a ``reuse_from`` folder or archive
+    holds the identical run (a run that an earlier folder would *continue* counts as to train).
+    The evaluation runs' learning rates are known only once tuning is done: until then every
+    evaluation run counts as to train. Each activation's seconds per epoch are measured here on
+    ``timing_epochs`` epochs (after one warm-up epoch, one thread as in a worker), and the bound
+    assumes every run uses its whole budget; runs that reach the target stop earlier.
+
+    Returns
+    -------
+    dict
+        ``phases``: ``{"tune" | "evaluate" | "relu_lr": {"runs", "done", "to_train",
+        "epochs"}}`` (``epochs``: the budget of the runs to train, summed); ``lrs_known``;
+        ``seconds_per_epoch`` per activation; ``core_seconds`` (the upper bound on one core).
+    """
+    config.validate()
+    task = build_task(config.task())
+    sources = [_stored_runs(folder) for folder in reuse_from]
+    runs_dir = Path(out_dir) / "runs"
+
+    def finished(spec: dict[str, Any]) -> dict[str, Any] | None:
+        identity = run_id(spec)
+        if (runs_dir / f"{identity}.json").is_file():
+            return read_json(runs_dir / f"{identity}.json", remedy=RERUN_REMEDY)
+        for lookup in sources:
+            found = lookup(identity)
+            if found is not None and _same_run(spec, found[1].get("spec")):
+                return found[1]
+        return None
+
+    tuning = tuning_specs(config)
+    tuning_done = [finished(spec) for spec in tuning]
+    done = [record is not None for record in tuning_done]
+    lrs_known = all(done)
+    phases: dict[str, list[tuple[dict[str, Any], bool]]] = {
+        "tune": list(zip(tuning, done, strict=True))
+    }
+    if lrs_known:
+        lrs = choose_lrs(config, [r for r in tuning_done if r is not None])
+        later = evaluation_specs(config, lrs)
+        for phase in ("eval", "relu_lr"):
+            specs = [s for s in later if s["phase"] == phase]
+            phases["evaluate" if phase == "eval" else phase] = [
+                (spec, finished(spec) is not None) for spec in specs
+            ]
+    else:  # learning rates unknown: every evaluation run is still to train
+        phases["evaluate"] = [
+            (_spec(config, "eval", a, config.lr_grid[0], s, trace=True), False)
+            for a in config.activations
+            for s in config.evaluation_seeds
+        ]
+        if config.relu_lr_runs:  # at most one set per activation but ReLU
+            phases["relu_lr"] = [
+                (_spec(config, "relu_lr", a, config.lr_grid[0], s, trace=False), False)
+                for a in config.activations
+                if a != "relu"
+                for s in config.evaluation_seeds
+            ]
+    middle = config.lr_grid[len(config.lr_grid) // 2]
+    pending = {spec["activation"] for entries in phases.values() for spec, ok in entries if not ok}
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        # only what is still to train is timed
+        speed = {
+            a: _seconds_per_epoch(task, a, middle, config.device, timing_epochs)
+            if a in pending
+            else None
+            for a in config.activations
+        }
+    finally:
+        torch.set_num_threads(previous_threads)
+    summary, core_seconds = {}, 0.0
+    for phase, entries in phases.items():
+        to_train = [spec for spec, done in entries if not done]
+        summary[phase] = {
+            "runs": len(entries),
+            "done": len(entries) - len(to_train),
+            "to_train": len(to_train),
+            "epochs": len(to_train) * config.max_epochs,
+        }
+        core_seconds += sum(config.max_epochs * (speed[s["activation"]] or 0.0) for s in to_train)
+    return {
+        "phases": summary,
+        "lrs_known": lrs_known,
+        "seconds_per_epoch": speed,
+        "timing_epochs": timing_epochs,
+        "core_seconds": core_seconds,
+    }
 
 
 def run_compare(

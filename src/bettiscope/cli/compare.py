@@ -172,6 +172,15 @@ def compare(
             "continues them."
         ),
     ] = True,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Only say how many runs are still to train (after --out's finished runs and "
+            "--reuse) and an upper bound on the time, from a few epochs timed here; trains "
+            "nothing and leaves --out untouched.",
+        ),
+    ] = False,
 ) -> None:
     """Compare activations by epochs to target, with tuned learning rates and paired seeds."""
     import torch
@@ -234,6 +243,11 @@ def compare(
             device=device,
             bootstrap=bootstrap,
         ).validate()
+        if plan:
+            from bettiscope.experiments import plan_compare
+
+            _print_plan(plan_compare(config, out, reuse_from=reuse or ()), workers)
+            return
         executor = None
         if workers > 1 or backend != "local":
             from bettiscope.executor import get_executor
@@ -253,6 +267,38 @@ def compare(
                 keep_final_state=keep_final_state,
             )
     _render(results, out)
+
+
+def _print_plan(plan: dict[str, Any], workers: int) -> None:
+    table = Table(
+        title="Runs of this comparison", caption="epochs: the budget of the runs to train"
+    )
+    for column in ("phase", "runs", "done", "to train", "epochs"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for phase, row in plan["phases"].items():
+        if row["runs"]:
+            table.add_row(phase, *(f"{row[k]:,}" for k in ("runs", "done", "to_train", "epochs")))
+    out_console.print(table)
+    if not plan["lrs_known"]:
+        out_console.print(
+            "The evaluation runs' learning rates are chosen by the tuning runs, so all of them "
+            "count as to train until tuning is done."
+        )
+    speeds = ", ".join(
+        f"{activation} {seconds * 1000:.3g} ms"
+        for activation, seconds in plan["seconds_per_epoch"].items()
+        if seconds is not None
+    )
+    if not speeds:
+        out_console.print("Nothing to train: every run is done here or in --reuse.")
+        return
+    out_console.print(f"Time per epoch measured here (one thread): {speeds}.")
+    hours = plan["core_seconds"] / 3600
+    out_console.print(
+        f"Upper bound, if every run uses its whole budget: {hours:.3g} core-hours, about "
+        f"{hours / workers:.3g} h with --workers {workers} (one core each). Runs that reach "
+        "the target stop earlier."
+    )
 
 
 def _render(results: dict[str, Any], out: Path) -> None:

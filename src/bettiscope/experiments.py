@@ -1386,7 +1386,9 @@ def _run_phase(
     return map_resumable(executor, execute_run, specs, paths, progress=progress, stage=stage)
 
 
-def _seconds_per_epoch(task: StudyTask, activation: str, lr: float, device: str, epochs: int):
+def _seconds_per_epoch(
+    task: StudyTask, activation: str, lr: float, device: str, epochs: int
+) -> float | None:
     """Median wall-clock seconds of ``epochs`` training epochs after a warm-up epoch."""
     from bettiscope.training import train
 
@@ -1421,7 +1423,8 @@ def plan_compare(
     The evaluation runs' learning rates are known only once tuning is done: until then every
     evaluation run counts as to train. Each activation's seconds per epoch are measured here on
     ``timing_epochs`` epochs (after one warm-up epoch, one thread as in a worker), and the bound
-    assumes every run uses its whole budget; runs that reach the target stop earlier.
+    assumes every run uses its whole budget; runs that reach the target stop earlier. Training
+    only: the Betti traces of the evaluation runs (``trace_every``) come on top.
 
     Returns
     -------
@@ -1489,7 +1492,7 @@ def plan_compare(
         torch.set_num_threads(previous_threads)
     summary, core_seconds = {}, 0.0
     for phase, entries in phases.items():
-        to_train = [spec for spec, done in entries if not done]
+        to_train = [spec for spec, ok in entries if not ok]
         summary[phase] = {
             "runs": len(entries),
             "done": len(entries) - len(to_train),

@@ -295,9 +295,9 @@ def _print_plan(plan: dict[str, Any], workers: int) -> None:
     out_console.print(f"Time per epoch measured here (one thread): {speeds}.")
     hours = plan["core_seconds"] / 3600
     out_console.print(
-        f"Upper bound, if every run uses its whole budget: {hours:.3g} core-hours, about "
-        f"{hours / workers:.3g} h with --workers {workers} (one core each). Runs that reach "
-        "the target stop earlier."
+        f"Upper bound on training, if every run uses its whole budget: {hours:.3g} core-hours, "
+        f"about {hours / workers:.3g} h with --workers {workers} (one core each). Runs that "
+        "reach the target stop earlier; Betti traces (--trace-every) come on top."
     )
 
 

@@ -112,7 +112,22 @@ def test_unknown_activation_is_a_usage_error(tmp_path):
     result = runner.invoke(
         app, ["train", "--dataset", "digits", "--activation", "swishy", "--out", str(tmp_path)]
     )
-    assert result.exit_code == 2 and "swishy" in result.stderr
+    assert result.exit_code == 2 and "Unknown activation 'swishy'" in result.stderr
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_a_user_activation_by_import_path_trains_a_cnn(tmp_path, monkeypatch):
+    (tmp_path / "my_cnn_acts.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Softplus2(nn.Module):\n"
+        "    def forward(self, x):\n        return torch.nn.functional.softplus(2 * x) / 2\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, [*QUICK, "--activation", "my_cnn_acts.Softplus2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "model.pt").exists()
 
 
 def test_out_is_a_file(tmp_path):

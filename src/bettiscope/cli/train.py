@@ -11,12 +11,11 @@ import torch
 import typer
 from rich.table import Table
 
-from bettiscope.activations import ACTIVATIONS
+from bettiscope.activations import ACTIVATIONS, get_activation
 from bettiscope.cli._common import err_console, fail, make_progress, out_console, user_errors
 from bettiscope.image_study import ImageTrainConfig, run_train
 
 Kind = Enum("Kind", {"vgg": "vgg", "resnet": "resnet"}, type=str)
-Activation = Enum("Activation", {name: name for name in ACTIVATIONS}, type=str)
 Device = Enum("Device", {"cpu": "cpu", "cuda": "cuda", "auto": "auto"}, type=str)
 
 
@@ -54,8 +53,14 @@ def train_command(
     ] = None,
     model: Annotated[Kind, typer.Option(help="VGG-style CNN or small ResNet.")] = Kind.vgg,
     activation: Annotated[
-        Activation, typer.Option(help="Activation after every conv.")
-    ] = Activation.relu,
+        str,
+        typer.Option(
+            help="Activation after every conv: "
+            + ", ".join(sorted(ACTIVATIONS))
+            + "; with arguments, e.g. 'fold(slope=0.5)'; or an import path, e.g. "
+            "'my_acts.Snake' (importable wherever the model is loaded again)."
+        ),
+    ] = "relu",
     epochs: Annotated[int, typer.Option(min=1, help="Epoch budget.")] = 5,
     classes: Annotated[
         str | None,
@@ -92,7 +97,7 @@ def train_command(
         "val_fraction": val_fraction,
         "model": model.value,
         "channels": parse_channels(channels),
-        "activation": activation.value,
+        "activation": activation,
         "epochs": epochs,
         "lr": lr,
         "batch_size": batch_size,
@@ -102,6 +107,7 @@ def train_command(
     if threads is not None:
         torch.set_num_threads(threads)
     with user_errors():
+        get_activation(activation)  # an unknown name fails before the data is read
         cfg = ImageTrainConfig(**cfg_kwargs)
         with make_progress() as bar, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

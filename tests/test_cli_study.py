@@ -176,6 +176,8 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     assert "speed-up" in result.stdout
     # no terminal here: the log still says how far the comparison got, on stderr
     assert "tune: 6/6" in result.stderr and "evaluate: 6/6" in result.stderr
+    # and, one run at a time, how far the current run is (here: the runs that used up 25 epochs)
+    assert "epochs of the run: 25/25" in result.stderr
     results = json.loads((out / "results.json").read_text())
     assert set(results) >= {"config", "runs", "summary", "environment"}
     assert {r["activation"] for r in results["runs"]} == {"tanh", "proposed", "relu"}

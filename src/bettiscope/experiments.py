@@ -705,7 +705,11 @@ def evaluation_specs(config: CompareConfig, lrs: dict[str, dict[str, Any]]) -> l
 # --------------------------------------------------------------------------------------------
 
 
-def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
+#: Progress stage of the epochs within one run (one run at a time, ``workers=1``).
+RUN_EPOCHS_STAGE = "epochs of the run"
+
+
+def execute_run(spec: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
     """Train one (activation, lr, seed) and return its JSON-ready record.
 
     Parameters
@@ -714,6 +718,8 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
         From :func:`tuning_specs` / :func:`evaluation_specs`. An optional ``checkpoint_dir``
         key names a folder for a mid-run checkpoint and partial trace (resumed if present,
         removed when the run finishes).
+    progress : callable, optional
+        ``progress("epochs of the run", epoch, max_epochs)`` after every epoch.
 
     Returns
     -------
@@ -774,7 +780,16 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
             recorder.load(read_json(partial_trace))
         if 0 not in recorder.entries:
             recorder.record(0, model)
-    history = train(model, task.train, cfg, val=task.val, on_epoch_end=recorder)
+    history = train(
+        model,
+        task.train,
+        cfg,
+        val=task.val,
+        on_epoch_end=recorder,
+        progress=None
+        if progress is None
+        else lambda _stage, done, total: progress(RUN_EPOCHS_STAGE, done, total),
+    )
     if recorder is not None and history.epochs > 0:
         recorder.finish(history.epochs, model, history.records[-1])
     last = history.records[-1] if history.records else None
@@ -1378,7 +1393,7 @@ def _run_phase(
             if path.exists():
                 results.append(read_json(path, remedy=RERUN_REMEDY))
                 continue
-            record = execute_run(spec)
+            record = execute_run(spec, progress=progress)
             atomic_write_json(path, record)
             results.append(record)
         report(stage, len(specs), len(specs))

@@ -85,6 +85,22 @@ def test_capture_errors() -> None:
         capture(reused, torch.randn(3, 2), ["1"])
     with pytest.raises(ValueError, match="n_samples >= 1"):
         capture(model, torch.randn(0, 2))
+    with pytest.raises(ValueError, match="capture: inputs contain NaN or infinity"):
+        capture(model, [[0.0, float("nan")]])
+    with pytest.raises(ValueError, match="layer_betti: inputs must be an array or tensor"):
+        layer_betti(model, [[0.0, 1.0], [2.0]])
+
+
+def test_numpy_inputs_meet_the_models_dtype() -> None:
+    # float64 NumPy arrays (what data sets give) against float32 weights: cast, not a crash
+    model = build_mlp(2, 2, depth=3, seed=0)
+    X64 = np.random.default_rng(0).normal(size=(40, 2))
+    reps = capture(model, X64)
+    assert reps["logits"].dtype == torch.float32
+    assert torch.equal(reps["logits"], capture(model, torch.as_tensor(X64).float())["logits"])
+    assert len(predict(model, X64.tolist())) == 40
+    result = layer_betti(model, X64, measure={**EUCLID, "max_dim": 0})
+    assert sum(result.n_class.values()) == 40
 
 
 def test_layer_betti_known_answers() -> None:

@@ -198,6 +198,27 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def _model_inputs(model: nn.Module, inputs: Any, caller: str) -> Tensor:
+    """``inputs`` as a tensor the model can take: checked for shape and NaN/inf, and cast to
+    the dtype of the model's floating-point weights (NumPy's float64 would not multiply with
+    float32 weights)."""
+    try:
+        X = torch.as_tensor(inputs.detach() if isinstance(inputs, Tensor) else np.asarray(inputs))
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{caller}: inputs must be an array or tensor ({error}).") from None
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(
+            f"{caller}: inputs must have shape (n_samples, ...) with n_samples >= 1; got "
+            f"{tuple(X.shape)}."
+        )
+    dtype = next((w.dtype for w in model.parameters() if w.dtype.is_floating_point), torch.float32)
+    if X.dtype != dtype:
+        X = X.to(dtype)
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError(f"{caller}: inputs contain NaN or infinity.")
+    return X
+
+
 def capture(
     model: nn.Module,
     inputs: Any,
@@ -233,14 +254,7 @@ def capture(
     ValueError
         Unknown layer name, a layer that never runs, or a module run twice in one pass.
     """
-    X = torch.as_tensor(inputs)
-    if X.ndim < 2 or len(X) == 0:
-        raise ValueError(
-            f"capture: inputs must have shape (n_samples, ...) with n_samples >= 1; got "
-            f"{tuple(X.shape)}."
-        )
-    if not X.dtype.is_floating_point:
-        X = X.float()
+    X = _model_inputs(model, inputs, "capture")
     names = list(layers) if layers is not None else representation_layers(model)
     reps, _ = _run_with_hooks(model, X, names, batch_size, _model_device(model))
     result: dict[str, Tensor] = {}
@@ -252,9 +266,7 @@ def capture(
 
 def predict(model: nn.Module, inputs: Any, *, batch_size: int = 8192) -> np.ndarray:
     """Predicted class (argmax of the logits) for each input, as an int array."""
-    X = torch.as_tensor(inputs)
-    if not X.dtype.is_floating_point:
-        X = X.float()
+    X = _model_inputs(model, inputs, "predict")
     _, logits = _run_with_hooks(model, X, [], batch_size, _model_device(model))
     return logits.argmax(dim=1).numpy()
 
@@ -537,11 +549,7 @@ def _prepare(
     """
     started, cpu = time.perf_counter(), time.process_time()
     params = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
-    X = torch.as_tensor(inputs)
-    if not X.dtype.is_floating_point:
-        X = X.float()
-    if X.ndim < 2 or len(X) == 0:
-        raise ValueError(f"layer_betti: inputs must be (n_samples, ...); got {tuple(X.shape)}.")
+    X = _model_inputs(model, inputs, "layer_betti")
     names = list(layers) if layers is not None else representation_layers(model)
     reps, logits = _run_with_hooks(model, X, names, batch_size, _model_device(model))
     predicted = logits.argmax(dim=1).numpy()

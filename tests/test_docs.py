@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -27,8 +28,26 @@ def test_study_python_example_runs(tmp_path, monkeypatch, capsys) -> None:
     assert not (tmp_path / "runs").exists()  # the plan trains nothing and writes nothing
 
 
-@pytest.mark.parametrize("page", ["study.md", "activation.md", "images.md", "pruning.md"])
-def test_python_blocks_at_least_compile(page: str) -> None:
-    text = (DOCS / page).read_text()
+PAGES = sorted(DOCS.glob("*.md")) + [DOCS.parent / "README.md"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_python_blocks_at_least_compile(page: Path) -> None:
+    text = page.read_text()
     for number, block in enumerate(re.findall(r"```python\n(.*?)```", text, re.DOTALL)):
-        compile(block, f"{page} block {number}", "exec")
+        compile(block, f"{page.name} block {number}", "exec")
+
+
+def test_readme_betti_example_gives_the_numbers_it_shows() -> None:
+    namespace: dict = {}
+    checked = 0
+    for line in _python_block("../README.md", "## Using it").splitlines():
+        call, _, comment = line.partition("#")
+        shown = re.match(r"\s*(\(\d+(?:, \d+)*\))", comment)
+        if shown is None:
+            exec(line, namespace)  # imports and data
+            continue
+        # a BettiResult is a tuple with a longer repr: compare the numbers
+        assert tuple(eval(call, namespace)) == ast.literal_eval(shown.group(1)), line
+        checked += 1
+    assert checked == 2

@@ -336,6 +336,7 @@ def test_compare_runs_a_user_activation_named_by_import_path(blobs, tmp_path) ->
     runs = json.loads((out / "results.json").read_text())["runs"]
     assert sorted({r["activation"] for r in runs}) == ["my_acts.Softfold", "relu"]
     assert len(runs) == 4
+    assert not list(out.glob("checkpoints/*.progress.json"))  # each run removed its own
 
 
 def test_compare_full_budget_trains_past_the_target(blobs, tmp_path) -> None:

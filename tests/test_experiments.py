@@ -739,3 +739,31 @@ def test_fraction_converged_draws_runs_at_relu_rate_dotted(monkeypatch) -> None:
     assert dotted.get_linestyle() == ":" and dotted.get_color() == lines["tanh (n=3)"].get_color()
     # 2 of 3 runs at ReLU's rate reached the target by epoch 40, the first at epoch 10
     assert dotted.get_ydata()[40] == pytest.approx(2 / 3) and dotted.get_ydata()[9] == 0
+
+
+def test_epochs_of_runs_in_workers_reach_the_progress_bar(tmp_path) -> None:
+    import time as clock
+
+    from bettiscope.experiments import (
+        PROGRESS_SUFFIX,
+        RUNNING_EPOCHS_STAGE,
+        _EpochFile,
+        _EpochWatcher,
+    )
+
+    (tmp_path / f"old{PROGRESS_SUFFIX}").write_text('{"epoch": 7, "total": 9}')  # interrupted
+    seen: list[tuple[str, int, int]] = []
+    with _EpochWatcher(tmp_path, lambda *args: seen.append(args), every_seconds=0.05):
+        assert not (tmp_path / f"old{PROGRESS_SUFFIX}").exists()
+        first = _EpochFile(tmp_path / f"a{PROGRESS_SUFFIX}", every_seconds=0.0)
+        second = _EpochFile(tmp_path / f"b{PROGRESS_SUFFIX}", every_seconds=3600.0)
+        first("train", 30, 100)
+        second("train", 5, 50)
+        second("train", 6, 50)  # within its interval: not written
+        deadline = clock.monotonic() + 5
+        while (RUNNING_EPOCHS_STAGE, 35, 150) not in seen and clock.monotonic() < deadline:
+            clock.sleep(0.02)
+        first.remove()
+        second.remove()
+    assert (RUNNING_EPOCHS_STAGE, 35, 150) in seen
+    assert not list(tmp_path.glob(f"*{PROGRESS_SUFFIX}"))

@@ -32,6 +32,7 @@ import math
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -707,6 +708,59 @@ def evaluation_specs(config: CompareConfig, lrs: dict[str, dict[str, Any]]) -> l
 
 #: Progress stage of the epochs within one run (one run at a time, ``workers=1``).
 RUN_EPOCHS_STAGE = "epochs of the run"
+#: Progress stage of the epochs of the runs in flight (parallel workers).
+RUNNING_EPOCHS_STAGE = "epochs of the runs in flight"
+#: Suffix of the small file in ``checkpoints/`` where a run in a worker leaves its epoch.
+PROGRESS_SUFFIX = ".progress.json"
+
+
+class _EpochFile:
+    """``progress(stage, epoch, total)`` that writes ``{"epoch", "total"}`` to ``path`` at most
+    every ``every_seconds`` (a worker process cannot drive the parent's progress bar)."""
+
+    def __init__(self, path: Path, every_seconds: float = 5.0) -> None:
+        self.path, self.every, self.last = path, every_seconds, -math.inf
+
+    def __call__(self, _stage: str, epoch: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            atomic_write_json(self.path, {"epoch": epoch, "total": total})
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class _EpochWatcher:
+    """Sums the epochs the runs in flight left in ``folder`` (see :class:`_EpochFile`) and
+    reports them every ``every_seconds``, from a thread, while a phase runs in workers."""
+
+    def __init__(self, folder: Path, progress: Progress, every_seconds: float = 2.0) -> None:
+        self.folder, self.progress, self.every = folder, progress, every_seconds
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _EpochWatcher:
+        for stale in self.folder.glob(f"*{PROGRESS_SUFFIX}"):  # from an interrupted session
+            stale.unlink(missing_ok=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while not self.stop.wait(self.every):
+            done = total = 0
+            for path in self.folder.glob(f"*{PROGRESS_SUFFIX}"):
+                try:
+                    entry = json.loads(path.read_text())
+                    done, total = done + int(entry["epoch"]), total + int(entry["total"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue  # a run that just ended and removed it
+            if total:
+                self.progress(RUNNING_EPOCHS_STAGE, done, total)
 
 
 def execute_run(spec: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
@@ -780,6 +834,10 @@ def execute_run(spec: dict[str, Any], progress: Progress | None = None) -> dict[
             recorder.load(read_json(partial_trace))
         if 0 not in recorder.entries:
             recorder.record(0, model)
+    report_epoch = progress
+    if report_epoch is None and checkpoint_dir is not None:
+        # in a worker process: leave the epoch where the comparison's process can read it
+        report_epoch = _EpochFile(Path(checkpoint_dir) / f"{run_id(spec)}{PROGRESS_SUFFIX}")
     history = train(
         model,
         task.train,
@@ -787,9 +845,11 @@ def execute_run(spec: dict[str, Any], progress: Progress | None = None) -> dict[
         val=task.val,
         on_epoch_end=recorder,
         progress=None
-        if progress is None
-        else lambda _stage, done, total: progress(RUN_EPOCHS_STAGE, done, total),
+        if report_epoch is None
+        else lambda _stage, done, total: report_epoch(RUN_EPOCHS_STAGE, done, total),
     )
+    if isinstance(report_epoch, _EpochFile):
+        report_epoch.remove()
     if recorder is not None and history.epochs > 0:
         recorder.finish(history.epochs, model, history.records[-1])
     last = history.records[-1] if history.records else None
@@ -1398,7 +1458,12 @@ def _run_phase(
             results.append(record)
         report(stage, len(specs), len(specs))
         return results
-    return map_resumable(executor, execute_run, specs, paths, progress=progress, stage=stage)
+    if progress is None:
+        return map_resumable(executor, execute_run, specs, paths, stage=stage)
+    folder = out / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    with _EpochWatcher(folder, progress):
+        return map_resumable(executor, execute_run, specs, paths, progress=progress, stage=stage)
 
 
 def _seconds_per_epoch(

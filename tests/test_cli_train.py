@@ -130,6 +130,13 @@ def test_a_user_activation_by_import_path_trains_a_cnn(tmp_path, monkeypatch):
     assert (out / "model.pt").exists()
 
 
+def test_a_cnn_that_cannot_fit_is_refused_before_training(tmp_path):
+    result = runner.invoke(app, [*QUICK, "--channels", "100000,100000", "--out", str(tmp_path)])
+    message = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and "TiB, more than the" in message and "--channels" in message
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
 def test_out_is_a_file(tmp_path):
     target = tmp_path / "file.txt"
     target.write_text("keep me")

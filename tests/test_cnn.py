@@ -192,3 +192,18 @@ def test_tiny_cnn_trains_one_epoch_on_digits():
     _, after = evaluate(model, data.test)
     # Chance is 0.1; one epoch of the default CNN on digits gets far beyond it (measured 0.96).
     assert before < 0.3 and history.records[0].val_acc > 0.85 and after > 0.85
+
+
+@pytest.mark.parametrize("kind", ["vgg", "resnet"])
+def test_memory_estimate_from_meta_shapes_allocates_nothing(kind: str) -> None:
+    from bettiscope.models.cnn import cnn_memory_bytes
+
+    cfg = CNNConfig(kind=kind)
+    real = build_cnn(cfg)
+    estimate = cnn_memory_bytes(cfg, batch=8)
+    assert estimate["weights"] == 4 * sum(p.numel() for p in real.parameters())
+    # every layer's output for 8 images, kept and with its gradient: a few MB, not nothing
+    kept = (estimate["training"] - 16 * sum(p.numel() for p in real.parameters())) / 8
+    assert kept > 2 * 8 * 16 * 28 * 28  # at least the first conv's maps
+    huge = CNNConfig(kind=kind, channels=[200_000] * (3 if kind == "resnet" else 2))
+    assert cnn_memory_bytes(huge, batch=8)["weights"] > 10**12  # counted, never allocated

@@ -36,7 +36,7 @@ from bettiscope.datasets.images import (
     SkippedImageWarning,
     load_image_dataset,
 )
-from bettiscope.models.cnn import KINDS, CNNConfig, build_cnn, save_model
+from bettiscope.models.cnn import KINDS, CNNConfig, build_cnn, check_cnn_memory, save_model
 from bettiscope.storage import (
     atomic_write_json,
     environment_info,
@@ -220,6 +220,7 @@ def run_train(
     for warning in caught:  # hand loader warnings on to the caller unchanged
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     model_cfg = model_config_for(cfg, data)
+    check_cnn_memory(model_cfg, cfg.batch_size, "train")
     settings = {"run": asdict(cfg), "model": model_cfg.to_dict()}
     settings_path = out / "settings.json"
     checkpoint = out / "checkpoint.pt"
@@ -438,6 +439,7 @@ def image_task(
         input_size=data.input_size,
     )
     X_train, y_train = data.train
+    check_cnn_memory(cnn_cfg, batch_size or len(y_train), "image task")
     probe = _probe_subset(y_train.numpy(), probe_per_class, data_seed)
     params = {**DEFAULT_IMAGE_MEASURE, **(measure or {})}
     defaults = TrainConfig(

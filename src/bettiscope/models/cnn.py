@@ -49,6 +49,8 @@ __all__ = [
     "ResNetCNN",
     "ResidualBlock",
     "build_cnn",
+    "check_cnn_memory",
+    "cnn_memory_bytes",
     "load_model",
     "save_model",
 ]
@@ -407,6 +409,50 @@ def build_cnn(cfg: CNNConfig | None = None, **overrides: Any) -> CNN:
         raise ValueError(f"build_cnn: expected a CNNConfig; got {type(cfg).__name__}.")
     model_class = VGGCNN if cfg.kind == "vgg" else ResNetCNN
     return model_class(cfg)
+
+
+def cnn_memory_bytes(cfg: CNNConfig, batch: int, image_size: int | None = None) -> dict[str, int]:
+    """Estimated memory of a CNN (float32, bytes): its weights, and training it with Adam.
+
+    The shapes come from a forward pass of ``batch`` images of ``image_size`` pixels (default
+    ``cfg.input_size``) on PyTorch's meta device, which allocates nothing. ``weights`` counts
+    every parameter once; ``training`` adds their gradients and Adam's two moments (4 copies)
+    and every layer's output kept for the backward pass plus as much again for its gradient.
+    An estimate for refusing impossible runs early, not a measurement.
+    """
+    size = cfg.input_size if image_size is None else image_size
+    with torch.device("meta"):
+        model = build_cnn(cfg)
+    kept = 0
+
+    def count(_module: nn.Module, _inputs: Any, output: Any) -> None:
+        nonlocal kept
+        if isinstance(output, torch.Tensor):
+            kept += output.numel()
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad():
+            model(torch.empty(batch, cfg.in_channels, size, size, device="meta"))
+    finally:
+        for handle in handles:
+            handle.remove()
+    weights = sum(w.numel() for w in model.parameters())
+    return {"weights": 4 * weights, "training": 4 * (4 * weights + 2 * kept)}
+
+
+def check_cnn_memory(cfg: CNNConfig, batch: int, caller: str) -> None:
+    """Refuse, before anything is allocated, training that would not fit in half of the
+    memory available now (:func:`cnn_memory_bytes`); the message says what to change."""
+    from bettiscope._validation import check_memory
+
+    check_memory(
+        f"{caller}: training a {cfg.kind} CNN with conv widths {cfg.channels} on batches of "
+        f"{batch:,} images of {cfg.input_size} x {cfg.input_size} pixels",
+        cnn_memory_bytes(cfg, batch)["training"],
+        "Use narrower convs (--channels), a smaller --batch-size or smaller images (--image-size).",
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -240,7 +240,12 @@ def format_bytes(n_bytes: float) -> str:
 
 
 def check_memory(
-    what: str, needed_bytes: float, advice: str, *, memory_limit: float | None = None
+    what: str,
+    needed_bytes: float,
+    advice: str,
+    *,
+    memory_limit: float | None = None,
+    fraction: float = 0.5,
 ) -> None:
     """Refuse, before allocating, a computation estimated to need more than the budget.
 
@@ -253,16 +258,27 @@ def check_memory(
     advice : str
         What to change, appended to the message.
     memory_limit : float, optional
-        Budget in GiB; default half of the memory available now (:func:`memory_budget`).
+        Budget in GiB; default ``fraction`` of the memory available now.
+    fraction : float, default=0.5
+        Share of the available memory allowed when ``memory_limit`` is None (1.0 where the
+        same check runs again in each worker process, which must not refuse what fits).
 
     Raises
     ------
     ValueError
         ``needed_bytes`` exceeds the budget.
     """
-    budget = memory_budget(memory_limit)
+    if memory_limit is not None:
+        budget, allowed = memory_budget(memory_limit), "memory_limit"
+    else:
+        budget = fraction * available_memory_bytes()
+        allowed = (
+            "the memory available now"
+            if fraction == 1
+            else (f"{fraction:.0%} of the memory available now")
+        )
     if needed_bytes > budget:
         raise ValueError(
             f"{what} would need about {format_bytes(needed_bytes)}, more than the "
-            f"{format_bytes(budget)} allowed (half of the memory available now). {advice}"
+            f"{format_bytes(budget)} allowed ({allowed}). {advice}"
         )

@@ -348,7 +348,8 @@ def _check_training_memory(
     n_train: int,
     batch_size: int | None,
 ) -> None:
-    """Refuse, before any run starts, an MLP task whose training would not fit in memory."""
+    """Refuse, before any run starts, an MLP task whose training would not fit in the memory
+    available now."""
     from bettiscope._validation import check_memory
     from bettiscope.models.mlp import mlp_memory_bytes
 
@@ -366,6 +367,7 @@ def _check_training_memory(
         "(weights, gradients, Adam's state and the activations kept for the backward pass)",
         needed["training"],
         f"Use a smaller --width or --depth, {smaller_batch}, or fewer points (--data-param).",
+        fraction=1.0,  # checked again in every worker, after the others have allocated
     )
 
 

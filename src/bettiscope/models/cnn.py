@@ -443,8 +443,8 @@ def cnn_memory_bytes(cfg: CNNConfig, batch: int, image_size: int | None = None) 
 
 
 def check_cnn_memory(cfg: CNNConfig, batch: int, caller: str) -> None:
-    """Refuse, before anything is allocated, training that would not fit in half of the
-    memory available now (:func:`cnn_memory_bytes`); the message says what to change."""
+    """Refuse, before anything is allocated, training that would not fit in the memory
+    available now (:func:`cnn_memory_bytes`); the message says what to change."""
     from bettiscope._validation import check_memory
 
     check_memory(
@@ -452,6 +452,7 @@ def check_cnn_memory(cfg: CNNConfig, batch: int, caller: str) -> None:
         f"{batch:,} images of {cfg.input_size} x {cfg.input_size} pixels",
         cnn_memory_bytes(cfg, batch)["training"],
         "Use narrower convs (--channels), a smaller --batch-size or smaller images (--image-size).",
+        fraction=1.0,  # checked again in every worker, after the others have allocated
     )
 
 

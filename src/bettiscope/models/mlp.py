@@ -224,7 +224,7 @@ def build_mlp(
     ------
     ValueError
         Non-positive sizes, unknown init, bias_init or activation; weights that would not fit
-        in half of the memory available now.
+        in the memory available now.
 
     Examples
     --------
@@ -259,6 +259,7 @@ def build_mlp(
         f"{max(hidden, default=0):,}",
         mlp_memory_bytes(in_features, num_classes, hidden)["weights"],
         "Use a smaller width or depth.",
+        fraction=1.0,
     )
     if seed is None:
         layers = _build_layers(

@@ -239,15 +239,10 @@ def format_bytes(n_bytes: float) -> str:
     return f"{n_bytes:.0f} B"
 
 
-def check_memory(
-    what: str,
-    needed_bytes: float,
-    advice: str,
-    *,
-    memory_limit: float | None = None,
-    fraction: float = 0.5,
-) -> None:
-    """Refuse, before allocating, a computation estimated to need more than the budget.
+def check_memory(what: str, needed_bytes: float, advice: str) -> None:
+    """Refuse, before allocating, a computation estimated to need more than the memory
+    available now (all of it: the same check runs again in each worker process, after the
+    others have allocated, and must not refuse what fits).
 
     Parameters
     ----------
@@ -257,28 +252,15 @@ def check_memory(
         The estimate, in bytes.
     advice : str
         What to change, appended to the message.
-    memory_limit : float, optional
-        Budget in GiB; default ``fraction`` of the memory available now.
-    fraction : float, default=0.5
-        Share of the available memory allowed when ``memory_limit`` is None (1.0 where the
-        same check runs again in each worker process, which must not refuse what fits).
 
     Raises
     ------
     ValueError
-        ``needed_bytes`` exceeds the budget.
+        ``needed_bytes`` exceeds the memory available.
     """
-    if memory_limit is not None:
-        budget, allowed = memory_budget(memory_limit), "memory_limit"
-    else:
-        budget = fraction * available_memory_bytes()
-        allowed = (
-            "the memory available now"
-            if fraction == 1
-            else (f"{fraction:.0%} of the memory available now")
-        )
-    if needed_bytes > budget:
+    available = available_memory_bytes()
+    if needed_bytes > available:
         raise ValueError(
             f"{what} would need about {format_bytes(needed_bytes)}, more than the "
-            f"{format_bytes(budget)} allowed ({allowed}). {advice}"
+            f"{format_bytes(available)} available now. {advice}"
         )

@@ -367,7 +367,6 @@ def _check_training_memory(
         "(weights, gradients, Adam's state and the activations kept for the backward pass)",
         needed["training"],
         f"Use a smaller --width or --depth, {smaller_batch}, or fewer points (--data-param).",
-        fraction=1.0,  # checked again in every worker, after the others have allocated
     )
 
 
@@ -836,10 +835,11 @@ def execute_run(spec: dict[str, Any], progress: Progress | None = None) -> dict[
             recorder.load(read_json(partial_trace))
         if 0 not in recorder.entries:
             recorder.record(0, model)
-    report_epoch = progress
-    if report_epoch is None and checkpoint_dir is not None:
+    epoch_file = None
+    if progress is None and checkpoint_dir is not None:
         # in a worker process: leave the epoch where the comparison's process can read it
-        report_epoch = _EpochFile(Path(checkpoint_dir) / f"{run_id(spec)}{PROGRESS_SUFFIX}")
+        epoch_file = _EpochFile(Path(checkpoint_dir) / f"{run_id(spec)}{PROGRESS_SUFFIX}")
+    report = progress or epoch_file
     history = train(
         model,
         task.train,
@@ -847,11 +847,11 @@ def execute_run(spec: dict[str, Any], progress: Progress | None = None) -> dict[
         val=task.val,
         on_epoch_end=recorder,
         progress=None
-        if report_epoch is None
-        else lambda _stage, done, total: report_epoch(RUN_EPOCHS_STAGE, done, total),
+        if report is None
+        else lambda _stage, done, total: report(RUN_EPOCHS_STAGE, done, total),
     )
-    if isinstance(report_epoch, _EpochFile):
-        report_epoch.remove()
+    if epoch_file is not None:
+        epoch_file.remove()
     if recorder is not None and history.epochs > 0:
         recorder.finish(history.epochs, model, history.records[-1])
     last = history.records[-1] if history.records else None
@@ -1471,7 +1471,7 @@ def _run_phase(
 def _seconds_per_epoch(
     task: StudyTask, activation: str, lr: float, device: str, epochs: int
 ) -> float | None:
-    """Median wall-clock seconds of ``epochs`` training epochs after a warm-up epoch."""
+    """Median wall-clock seconds per epoch over ``epochs`` epochs and a warm-up epoch."""
     from bettiscope.training import train
 
     model = task.build_model(activation, 0)
@@ -1485,9 +1485,7 @@ def _seconds_per_epoch(
         device=device,
         checkpoint_path=None,
     )
-    history = train(model, task.train, cfg, val=task.val)
-    seconds = history.column("seconds")[1:] or history.column("seconds")
-    return float(np.median(seconds)) if seconds else None
+    return train(model, task.train, cfg, val=task.val).seconds_per_epoch
 
 
 def plan_compare(

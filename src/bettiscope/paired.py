@@ -368,10 +368,12 @@ def missing_rows(plot: SpeedupPlot, *, base_dir: str | Path = ".") -> list[dict[
     missing = []
     for number, row in enumerate(plot.rows, start=1):
         paths = []
-        for value in [*row.baseline, *row.other]:
-            folder, colon, _ = str(value).rpartition(":")
-            if colon and folder and not (base / folder).exists():
-                paths.append(folder)
+        for arm in (row.baseline, row.other):
+            try:
+                folders, _ = split_arms(arm)
+            except ValueError:
+                continue  # speedup_rows says what is wrong with it
+            paths += [str(folder) for folder in folders if not (base / folder).exists()]
         if paths:
             missing.append({"row": number, "label": row.label, "missing": paths})
     return missing

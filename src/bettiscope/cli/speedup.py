@@ -160,7 +160,7 @@ def speedup_plot(
 
     with user_errors():
         plot = load_config(settings, SpeedupPlot)
-        missing = missing_rows(plot, base_dir=settings.parent) if skip_missing else {}
+        missing = missing_rows(plot, base_dir=settings.parent) if skip_missing else []
         for row in missing:
             out_console.print(
                 f"[yellow]Warning:[/yellow] row {row['row']} ({escape(row['label'])!r}) left "

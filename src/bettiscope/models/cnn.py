@@ -452,7 +452,6 @@ def check_cnn_memory(cfg: CNNConfig, batch: int, caller: str) -> None:
         f"{batch:,} images of {cfg.input_size} x {cfg.input_size} pixels",
         cnn_memory_bytes(cfg, batch)["training"],
         "Use narrower convs (--channels), a smaller --batch-size or smaller images (--image-size).",
-        fraction=1.0,  # checked again in every worker, after the others have allocated
     )
 
 

@@ -259,7 +259,6 @@ def build_mlp(
         f"{max(hidden, default=0):,}",
         mlp_memory_bytes(in_features, num_classes, hidden)["weights"],
         "Use a smaller width or depth.",
-        fraction=1.0,
     )
     if seed is None:
         layers = _build_layers(

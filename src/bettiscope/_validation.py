@@ -144,11 +144,12 @@ class Interval:
             return False
         if not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
             return False
+        number = float(value)
         low_open = self.closed in ("right", "neither")
         high_open = self.closed in ("left", "neither")
-        too_low = self.low is not None and (value < self.low or (value == self.low and low_open))
+        too_low = self.low is not None and (number < self.low or (number == self.low and low_open))
         too_high = self.high is not None and (
-            value > self.high or (value == self.high and high_open)
+            number > self.high or (number == self.high and high_open)
         )
         return not (too_low or too_high)
 

@@ -278,7 +278,7 @@ class Elementwise(nn.Module):
         if not callable(fn):
             raise TypeError(f"Elementwise: fn must be callable; got {type(fn).__name__}.")
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.name: str = name or str(getattr(fn, "__name__", type(fn).__name__))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fn(x)

@@ -300,7 +300,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise _MismatchError
         return dict(value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
         if not isinstance(value, dict):
@@ -381,7 +381,7 @@ def config_from_dict(
         if key not in types_:
             raise _unknown_key(key, list(types_), _prefix, source)
         tp = types_[key]
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):
                 raise ValueError(
                     f"setting '{where}' in {source} is a section: give a table of settings "

@@ -992,7 +992,7 @@ def _open_run(
                 f"{run_dir}: not a run folder to resume (needs results.json and config.yaml); "
                 "start a new run without --resume."
             )
-        saved = load_config(run_dir / "config.yaml")
+        saved = load_config(run_dir / "config.yaml", DemoConfig)
         if config is not None and config != saved:
             raise ValueError(
                 f"{run_dir}: --resume continues with the run's saved settings "

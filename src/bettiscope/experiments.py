@@ -954,7 +954,7 @@ def _compact_trace(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------------------------
 
 
-def _median_or_none(values: Sequence[float]) -> float | None:
+def _median_or_none(values: Sequence[float] | np.ndarray) -> float | None:
     median = float(np.median(values)) if len(values) else math.nan
     return None if not math.isfinite(median) else median
 
@@ -987,8 +987,8 @@ def mean_betti_by_layer(records: Sequence[dict[str, Any]]) -> dict[str, Any] | N
         return None
     layers = traced[0]["layers"]
     classes = [str(c) for c in traced[0]["classes"]]
-    mean: dict[str, list[list[float | None]]] = {}
-    std: dict[str, list[list[float | None]]] = {}
+    mean: dict[str, list[list[float] | None]] = {}
+    std: dict[str, list[list[float] | None]] = {}
     count: dict[str, list[int]] = {}
     for c in classes:
         stacks = [t["entries"][-1]["betti"][c] for t in traced]
@@ -1146,10 +1146,10 @@ def _mechanism(evaluation: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return {"n": len(pairs), "spearman_rho": None, "p_value": None}
     scores, epochs = zip(*pairs, strict=True)
     budget = max([e for e in epochs if math.isfinite(e)], default=0) + 1
-    epochs = [e if math.isfinite(e) else budget for e in epochs]
-    if len(set(scores)) < 2 or len(set(epochs)) < 2:
+    ranked = [e if math.isfinite(e) else budget for e in epochs]  # misses rank last
+    if len(set(scores)) < 2 or len(set(ranked)) < 2:
         return {"n": len(pairs), "spearman_rho": None, "p_value": None}
-    rho, p = spearmanr(scores, epochs)
+    rho, p = spearmanr(scores, ranked)
     return {
         "n": len(pairs),
         "spearman_rho": float(rho),
@@ -1229,8 +1229,8 @@ def _continue_shorter_run(
         return origin.exists()
     old_end = int(record["epochs"])
     if trace.is_file():
-        every = spec.get("trace_every")
-        on_schedule = old_end == 0 or (bool(every) and old_end % every == 0)
+        every = spec.get("trace_every") or 0
+        on_schedule = old_end == 0 or (every > 0 and old_end % every == 0)
         # the old run's last entry was taken only because it ended there: a longer run has none
         entries = [e for e in read_json(trace) if on_schedule or e["epoch"] != old_end]
         atomic_write_json(target_trace, entries)
@@ -1404,7 +1404,7 @@ def import_finished_runs(
             if found is None:
                 continue
             source, record = found
-            stored = record.get("spec")
+            stored: Any = record.get("spec")  # a dict when either check below accepts it
             same = _same_run(spec, stored)
             budget = None if same else _other_budget(spec, stored)
             if not same and budget is None:

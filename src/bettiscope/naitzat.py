@@ -132,9 +132,9 @@ def published_comparison(
             if measured_sum is not None:
                 sums.setdefault(dim, {})[activation] = measured_sum
     ordering = {}
-    for dim, measured in sums.items():
-        order = sorted(measured, key=measured.__getitem__)
-        expected = [a for a in ACTIVATIONS if a in measured]
+    for dim, sum_by_activation in sums.items():
+        order = sorted(sum_by_activation, key=sum_by_activation.__getitem__)
+        expected = [a for a in ACTIVATIONS if a in sum_by_activation]
         published_sums = {a: _hidden_sum(list(published[dim][a])) for a in expected}
         ordering[dim] = {
             "measured": order,
@@ -144,7 +144,9 @@ def published_comparison(
             "all_networks": [
                 r["activation"]
                 for r in rows
-                if r["dim"] == dim and r["networks"] == "all" and r["activation"] in measured
+                if r["dim"] == dim
+                and r["networks"] == "all"
+                and r["activation"] in sum_by_activation
             ],
         }
     if not rows:

@@ -590,9 +590,9 @@ def _prepare(
         layer_names=list(points),
         class_list=class_list,
         cells=cells,
-        n_class={c: int((split == c).sum()) for c in class_list},
+        n_class={c: int(np.count_nonzero(split == c)) for c in class_list},
         labels="true" if use_true_labels else "predicted",
-        accuracy=None if true is None else float((predicted == true).mean()),
+        accuracy=None if true is None else float(np.mean(predicted == true)),
         outcome=outcome,
         to_measure=to_measure,
         clouds=clouds,
@@ -848,7 +848,7 @@ class TraceRecorder:
         epochs: Sequence[int] | None = None,
         labels: Any = None,
         layers: Sequence[str] | None = None,
-        on_record: Callable[[TraceRecorder], None] | None = None,
+        on_record: Callable[[TraceRecorder], Any] | None = None,
         progress: Progress | None = None,
         workers: int = 1,
         cache: bool = True,
@@ -881,8 +881,9 @@ class TraceRecorder:
         self.cells_reused = 0
         self.inputs = inputs
         self.measure = _check_measure(dict(DEFAULT_MEASURE if measure is None else measure))
-        self.every = None if epochs is not None else int(every)
+        # the schedule: the given epochs, else every ``every``-th (one of them, checked above)
         self.epochs = None if epochs is None else sorted({int(e) for e in epochs})
+        self.every = int(every) if epochs is None and every is not None else None
         self.labels = labels
         self.layers = None if layers is None else list(layers)
         self.on_record = on_record
@@ -901,7 +902,7 @@ class TraceRecorder:
         """Whether ``epoch`` is on the schedule."""
         if self.epochs is not None:
             return epoch in self.epochs
-        return epoch % self.every == 0
+        return self.every is not None and epoch % self.every == 0
 
     def over_budget(self) -> bool:
         """Whether one more checkpoint would take the probe over ``max_overhead`` times the

@@ -13,10 +13,11 @@ Used by :mod:`bettiscope.experiments` (within one folder) and :mod:`bettiscope.p
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "censored",
@@ -54,8 +55,8 @@ def _median_ratio(baseline: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 
 def speedup_interval(
-    baseline: Sequence[float],
-    other: Sequence[float],
+    baseline: ArrayLike,
+    other: ArrayLike,
     *,
     resamples: int = 10_000,
     confidence: float = 0.95,
@@ -128,7 +129,7 @@ def paired_wilcoxon(baseline: np.ndarray, other: np.ndarray, budget: int) -> dic
     return {"statistic": float(result.statistic), "p_value": float(result.pvalue), "n": len(a)}
 
 
-def probability_of_improvement(baseline: Sequence[float], other: Sequence[float]) -> float:
+def probability_of_improvement(baseline: ArrayLike, other: ArrayLike) -> float:
     """P(a run of ``other`` needs fewer epochs than a run of ``baseline``); ties count half.
 
     Over all pairs of runs (Agarwal et al. 2021); misses are inf (ties with each other).

@@ -828,17 +828,18 @@ def betti_numbers(
             "stride, or more points."
         )
     report("graph", 1, 4)
-    if metric == "knn-hop" and method in ("auto", "strong") and max_dim == 0:
-        # beta_0 only: any hop graph of the kNN graph has the kNN graph's components, so the hop
-        # product (~30% of a beta_0 trace's time) is skipped
-        graph = knn_graph(kept, k)
-        reduced = graph
-    elif metric == "knn-hop" and method in ("auto", "strong"):
+    if metric == "knn-hop" and method in ("auto", "strong"):
+        assert k is not None  # knn-hop without k was refused above
         # the vertex reduction needs the kNN graph, so the scale graph is built here
         knn = knn_graph(kept, k)
-        graph = hop_graph(knn, math.floor(scale), memory_limit=memory_limit)
-        keep = np.flatnonzero(~dominated_vertices(knn))
-        reduced = graph[keep][:, keep].tocsr()
+        if max_dim == 0:
+            # beta_0 only: any hop graph of the kNN graph has the kNN graph's components, so
+            # the hop product (~30% of a beta_0 trace's time) is skipped
+            graph = reduced = knn
+        else:
+            graph = hop_graph(knn, math.floor(scale), memory_limit=memory_limit)
+            keep = np.flatnonzero(~dominated_vertices(knn))
+            reduced = graph[keep][:, keep].tocsr()
     else:
         graph = scale_graph(kept, metric=metric, scale=scale, k=k, memory_limit=memory_limit)
         reduced = graph

@@ -755,8 +755,9 @@ def _update_targets(history: TrainHistory, record: EpochRecord, cfg: TrainConfig
         )
         if target is not None
     ]
-    if wanted and all(r is not None for r in wanted) and history.epochs_to_target is None:
-        history.epochs_to_target = max(wanted)
+    reached_all = [r for r in wanted if r is not None]
+    if wanted and len(reached_all) == len(wanted) and history.epochs_to_target is None:
+        history.epochs_to_target = max(reached_all)
 
 
 def _done(history: TrainHistory, cfg: TrainConfig) -> bool:

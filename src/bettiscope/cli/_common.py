@@ -11,7 +11,14 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 #: Errors, warnings and progress go to stderr so stdout stays clean for data (--json).
 err_console = Console(stderr=True)
@@ -88,7 +95,7 @@ def progress_callback(
     line ``stage: done/total (elapsed)`` is printed at most every ``every_seconds`` (default
     60 s) and when a stage completes, so a log still shows how far a long run is.
     """
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     lines = not state.quiet and not sys.stderr.isatty()
     start = time.monotonic()
     last_line: dict[str, float] = {}

@@ -15,7 +15,9 @@ from bettiscope.cli._common import fail, make_progress, out_console, user_errors
 from bettiscope.storage import load_point_cloud, to_jsonable
 from bettiscope.topology import METRICS, betti_numbers
 
-Metric = Enum("Metric", {name.replace("-", "_"): name for name in METRICS}, type=str)
+Metric = Enum(  # type: ignore[misc]  # members from the registry
+    "Metric", {name.replace("-", "_"): name for name in METRICS}, type=str
+)
 
 
 def _resolve_params(
@@ -83,16 +85,16 @@ def betti(
         params = _resolve_params(
             cloud.meta, metric.value if metric else None, scale, k, max_dim, stride
         )
-        if by_class and cloud.y is None:
-            fail(f"{file}: --by-class needs labels (array 'y' in .npz, last column in .csv).")
         groups: dict[str, Any] = {"all": cloud.X}
         if by_class:
+            if cloud.y is None:
+                fail(f"{file}: --by-class needs labels (array 'y' in .npz, last column in .csv).")
             labels = [
                 label.item() if hasattr(label, "item") else label
                 for label in sorted(set(cloud.y.tolist()))
             ]
             groups = {str(label): cloud.X[cloud.y == label] for label in labels}
-        options = {
+        options: dict[str, Any] = {
             "dedupe": not no_dedupe,
             "origin_point": origin_point,
             "memory_limit": memory_limit,

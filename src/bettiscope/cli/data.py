@@ -43,7 +43,7 @@ def list_datasets(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Names, dimensions, sizes, true Betti numbers and measurement parameters (defaults)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     with user_errors():
         for name, spec in DATASETS.items():
             data = spec.make()

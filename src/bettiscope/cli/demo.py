@@ -10,12 +10,14 @@ import typer
 from rich.table import Table
 
 from bettiscope.cli._common import err_console, fail, make_progress, out_console, user_errors
-from bettiscope.config import resolve_config
+from bettiscope.config import DemoConfig, resolve_config
 from bettiscope.demo import default_run_dir, run_demo
 from bettiscope.executor import BACKENDS, JobError
 from bettiscope.report import STATUS_LABELS
 
-Backend = Enum("Backend", {name: name for name in BACKENDS}, type=str)
+Backend = Enum(  # type: ignore[misc]  # members from the registry
+    "Backend", {name: name for name in BACKENDS}, type=str
+)
 
 _TONES = {"done": "green", "failed": "red", "skipped": "dim"}
 
@@ -70,7 +72,7 @@ def demo(
                     "--resume continues with the run's saved settings (config.yaml in the run "
                     "folder); do not combine it with --config, --set or other settings."
                 )
-            cfg = None
+            cfg: DemoConfig | None = None
             run_dir = resume
         else:
             cfg = resolve_config(config, settings)

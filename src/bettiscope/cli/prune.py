@@ -17,8 +17,10 @@ from bettiscope.pruning.report import table_rows
 from bettiscope.pruning.scoring import NUMBERS, WHERE, BettiConfig
 
 Metric = Enum("Metric", {"euclidean": "euclidean", "knn_hop": "knn-hop"}, type=str)
-Number = Enum("Number", {name: name for name in NUMBERS}, type=str)
-Where = Enum("Where", {name: name for name in WHERE}, type=str)
+# members from the registries, so mypy cannot list them
+Number = Enum("Number", {name: name for name in NUMBERS}, type=str)  # type: ignore[misc]
+Where = Enum("Where", {name: name for name in WHERE}, type=str)  # type: ignore[misc]
+DEFAULT_NUMBER, DEFAULT_WHERE = Number("b0"), Where("conv")
 Scope = Enum("Scope", {"layer": "layer", "global": "global"}, type=str)
 Device = Enum("Device", {"cpu": "cpu", "cuda": "cuda", "auto": "auto"}, type=str)
 
@@ -94,10 +96,10 @@ def prune(
     ] = None,
     betti_number: Annotated[
         Number, typer.Option(help="The score: b0, b1 or sum (b0 + b1).")
-    ] = Number.b0,
+    ] = DEFAULT_NUMBER,
     where: Annotated[
         Where, typer.Option(help="Maps after the conv, or after its activation.")
-    ] = Where.conv,
+    ] = DEFAULT_WHERE,
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes for Betti scoring.")] = 1,
     latency_repeats: Annotated[
         int, typer.Option(min=1, help="Timed passes per model and batch size.")

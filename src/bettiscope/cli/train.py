@@ -5,14 +5,21 @@ from __future__ import annotations
 import warnings
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import torch
 import typer
 from rich.table import Table
 
 from bettiscope.activations import ACTIVATIONS, get_activation
-from bettiscope.cli._common import err_console, fail, make_progress, out_console, user_errors
+from bettiscope.cli._common import (
+    err_console,
+    fail,
+    make_progress,
+    out_console,
+    progress_callback,
+    user_errors,
+)
 from bettiscope.image_study import ImageTrainConfig, run_train
 
 Kind = Enum("Kind", {"vgg": "vgg", "resnet": "resnet"}, type=str)
@@ -88,7 +95,7 @@ def train_command(
     ] = None,
 ) -> None:
     """Train a CNN on an image data set; re-running on the same --out resumes."""
-    cfg_kwargs = {
+    cfg_kwargs: dict[str, Any] = {
         "dataset": dataset,
         "data_dir": str(data_dir) if data_dir is not None else None,
         "classes": parse_classes(classes),
@@ -111,14 +118,7 @@ def train_command(
         cfg = ImageTrainConfig(**cfg_kwargs)
         with make_progress() as bar, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
-            metrics = run_train(cfg, out, progress=progress)
+            metrics = run_train(cfg, out, progress=progress_callback(bar))
     for warning in caught:
         if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
             continue

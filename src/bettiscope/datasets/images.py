@@ -213,7 +213,7 @@ class _Raw:
 # IDX (Fashion-MNIST)
 # --------------------------------------------------------------------------------------------
 
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
@@ -529,10 +529,9 @@ def _decode(path: Path, size: int) -> np.ndarray:
     """One image as (3, size, size) uint8; raises on any decoding fault."""
     from PIL import Image
 
-    with Image.open(path) as image:
-        image.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
-        image = image.convert("RGB")
-        image = image.resize((size, size), Image.Resampling.BILINEAR)
+    with Image.open(path) as opened:
+        opened.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
+        image = opened.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
         return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
 
 

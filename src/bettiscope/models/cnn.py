@@ -163,9 +163,15 @@ class CNNConfig:
                 )
 
     @property
+    def widths(self) -> list[int]:
+        """The conv widths in forward order: ``channels`` with the kind's default filled in."""
+        assert self.channels is not None  # filled in by __post_init__
+        return self.channels
+
+    @property
     def n_blocks(self) -> int:
         """Residual blocks (ResNet) or conv blocks (VGG)."""
-        return (len(self.channels) - 1) // 2 if self.kind == "resnet" else len(self.channels)
+        return (len(self.widths) - 1) // 2 if self.kind == "resnet" else len(self.widths)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (what :func:`save_model` stores)."""
@@ -270,13 +276,14 @@ class CNN(nn.Module):
     """Base class: ``config``, ``conv_layers()``, ``representation_layers()``, a body per kind."""
 
     config: CNNConfig
+    extra: dict[str, Any]  # set by load_model: the file's extra record
 
     def __init__(self, cfg: CNNConfig) -> None:
         super().__init__()
         self.config = cfg
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
-        self.head = nn.Linear(cfg.channels[-1], cfg.num_classes)
+        self.head = nn.Linear(cfg.widths[-1], cfg.num_classes)
 
     def body(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -333,11 +340,11 @@ class VGGCNN(CNN):
 
     def __init__(self, cfg: CNNConfig) -> None:
         super().__init__(cfg)
-        widths = [cfg.in_channels, *cfg.channels]
+        widths = [cfg.in_channels, *cfg.widths]
         downsample = set(cfg.downsample or [])
         self.blocks = nn.ModuleList(
             ConvBlock(widths[i], widths[i + 1], cfg, pool=i in downsample)
-            for i in range(len(cfg.channels))
+            for i in range(len(cfg.widths))
         )
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
@@ -357,11 +364,11 @@ class ResNetCNN(CNN):
     def __init__(self, cfg: CNNConfig) -> None:
         super().__init__(cfg)
         downsample = set(cfg.downsample or [])
-        self.stem = ConvBlock(cfg.in_channels, cfg.channels[0], cfg)
+        self.stem = ConvBlock(cfg.in_channels, cfg.widths[0], cfg)
         blocks = []
-        in_width = cfg.channels[0]
+        in_width = cfg.widths[0]
         for j in range(cfg.n_blocks):
-            mid, out = cfg.channels[2 * j + 1], cfg.channels[2 * j + 2]
+            mid, out = cfg.widths[2 * j + 1], cfg.widths[2 * j + 2]
             stride = 2 if 2 * j + 1 in downsample else 1
             blocks.append(ResidualBlock(in_width, mid, out, cfg, stride=stride))
             in_width = out

@@ -223,7 +223,7 @@ def betti_block(
             f"betti_block: maps must have shape (n_filters, n_images, n_features); "
             f"got {maps.shape}."
         )
-    options = {
+    options: dict[str, Any] = {
         "metric": metric,
         "scale": scale,
         "relative": relative,

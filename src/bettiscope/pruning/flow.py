@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -68,6 +68,9 @@ from bettiscope.storage import (
     read_json,
     to_jsonable,
 )
+
+if TYPE_CHECKING:  # models.cnn is imported where used: pruning does not need it to load
+    from bettiscope.models.cnn import CNN
 
 __all__ = ["BASELINES", "METHODS", "PruneConfig", "load_task", "run_pruning"]
 
@@ -264,7 +267,7 @@ def _accuracy(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], device:
     return float(accuracy)
 
 
-def _save_and_check(model: nn.Module, path: Path, test_x: torch.Tensor, extra: dict) -> int:
+def _save_and_check(model: CNN, path: Path, test_x: torch.Tensor, extra: dict) -> int:
     """Save portably, reload, and prove the outputs are identical; return the file size."""
     from bettiscope.models.cnn import load_model, save_model
 
@@ -278,7 +281,7 @@ def _save_and_check(model: nn.Module, path: Path, test_x: torch.Tensor, extra: d
 
 
 def measure(
-    model: nn.Module, data: Any, cfg: PruneConfig, path: Path, extra: dict[str, Any]
+    model: CNN, data: Any, cfg: PruneConfig, path: Path, extra: dict[str, Any]
 ) -> dict[str, Any]:
     """Accuracy, parameters, MACs and saved bytes (after a reload check); latency comes later."""
     accuracy = _accuracy(model, data.test, cfg.device)
@@ -353,6 +356,7 @@ def make_plans(
     if cfg.threshold is not None:
         betti_plan = select_threshold(betti, cfg.threshold, min_keep=cfg.min_keep)
     else:
+        assert cfg.ratio is not None  # PruneConfig keeps exactly one rule
         betti_plan = select_ratio(betti, cfg.ratio, scope=cfg.scope, min_keep=cfg.min_keep)
     matched = counts(betti_plan)
     widths = {layer: len(values) for layer, values in betti.scores.items()}
@@ -409,7 +413,7 @@ def _score(scorer: Any, model: nn.Module, images: torch.Tensor, device: str) -> 
 
 
 def _measure_original(
-    model: nn.Module,
+    model: CNN,
     data: Any,
     cfg: PruneConfig,
     path: Path,
@@ -432,7 +436,7 @@ def _measure_original(
 
 
 def _measure_pruned(
-    pruned: nn.Module,
+    pruned: CNN,
     data: Any,
     cfg: PruneConfig,
     folder: Path,
@@ -459,7 +463,7 @@ def _measure_pruned(
 
 
 def run_pruning(
-    model: nn.Module,
+    model: CNN,
     data: Any,
     cfg: PruneConfig,
     out_dir: str | Path,
@@ -697,7 +701,7 @@ def load_task(
     *,
     data_dir: str | Path | None = None,
     device: str = "cpu",
-) -> tuple[nn.Module, Any, dict[str, Any]]:
+) -> tuple[CNN, Any, dict[str, Any]]:
     """A saved CNN and the data split it was trained on.
 
     The loader arguments (classes, limit, seed, fractions, image size) come from the

@@ -20,7 +20,7 @@ import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -36,6 +36,8 @@ __all__ = [
     "prune_filters",
     "pruned_copy",
 ]
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 @dataclass
@@ -175,15 +177,16 @@ def prune_filters(
 def _update_config(model: nn.Module) -> None:
     """A bettiscope CNN carries its config: set its channel widths to the pruned ones."""
     cfg = getattr(model, "config", None)
-    if cfg is None or not hasattr(cfg, "channels") or not hasattr(model, "conv_layers"):
+    own_layers = getattr(model, "conv_layers", None)
+    if cfg is None or not hasattr(cfg, "channels") or not callable(own_layers):
         return
-    widths = [conv.out_channels for _, conv in model.conv_layers()]
+    widths = [conv.out_channels for _, conv in own_layers()]
     model.config = dataclasses.replace(cfg, channels=widths)
 
 
 def pruned_copy(
-    model: nn.Module, plan: Mapping[str, Any], example_inputs: torch.Tensor
-) -> tuple[nn.Module, list[PruneStep]]:
+    model: ModuleT, plan: Mapping[str, Any], example_inputs: torch.Tensor
+) -> tuple[ModuleT, list[PruneStep]]:
     """A pruned deep copy of ``model`` and its pruning history; ``model`` is untouched."""
     clone = copy.deepcopy(model)
     history = prune_filters(clone, plan, example_inputs)

@@ -196,8 +196,9 @@ def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     Uses ``model.conv_layers()`` when the model has it (bettiscope CNNs: the 3x3 convs, not the
     ResNet 1x1 shortcuts coupled to them), else every ``nn.Conv2d`` in ``named_modules()``.
     """
-    if hasattr(model, "conv_layers"):
-        return list(model.conv_layers())
+    own_layers = getattr(model, "conv_layers", None)
+    if callable(own_layers):
+        return list(own_layers())
     return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
 
 
@@ -230,7 +231,7 @@ def _activation_after(
     model: nn.Module, layers: list[tuple[str, nn.Conv2d]], example: torch.Tensor
 ) -> dict[str, nn.Module]:
     """For each conv, the first activation module run after it (skipping norms and convs)."""
-    order: list[tuple[nn.Module, torch.Size]] = []
+    order: list[tuple[nn.Module, torch.Size | None]] = []
     handles = [
         module.register_forward_hook(
             lambda mod, _inputs, output: order.append((mod, getattr(output, "shape", None)))
@@ -253,7 +254,7 @@ def _activation_after(
         for module, shape in order[positions[0] + 1 :]:
             if isinstance(module, _NOT_ACTIVATIONS):
                 continue
-            if shape is not None and tuple(shape) == tuple(conv_shape):
+            if shape is not None and shape == conv_shape:  # torch.Size compares as a tuple
                 found[name] = module
             break
         if name not in found:
@@ -603,6 +604,7 @@ def _run_jobs(
     all, seconds each), which costs more than scoring a small CNN.
     """
     report = progress or (lambda stage, done, total: None)
+    results: list[Any]
     if n_jobs == 1 or len(jobs) <= 1:
         results = []
         for done, job in enumerate(jobs):
@@ -614,7 +616,7 @@ def _run_jobs(
     import multiprocessing
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    results: list[Any] = [None] * len(jobs)
+    results = [None] * len(jobs)
     with cf.ProcessPoolExecutor(
         max_workers=min(n_jobs, len(jobs)), mp_context=multiprocessing.get_context(method)
     ) as pool:

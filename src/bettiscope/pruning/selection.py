@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bettiscope._validation import Interval, Options, check_param
+
+if TYPE_CHECKING:  # duck-typed at run time: anything with a ``scores`` mapping
+    from bettiscope.pruning.scoring import FilterScores
 
 __all__ = [
     "Plan",
@@ -38,13 +41,12 @@ DIRECTIONS = ("high", "low")
 SCOPES = ("layer", "global")
 
 
-def _as_scores(scores: Mapping[str, Any], caller: str) -> dict[str, np.ndarray]:
-    if hasattr(scores, "scores"):  # a FilterScores
-        scores = scores.scores
-    if not isinstance(scores, Mapping) or not scores:
+def _as_scores(scores: Mapping[str, Any] | FilterScores, caller: str) -> dict[str, np.ndarray]:
+    by_layer = getattr(scores, "scores", scores)  # a FilterScores, or the mapping itself
+    if not isinstance(by_layer, Mapping) or not by_layer:
         raise ValueError(f"{caller}: scores must be a non-empty mapping {{layer: scores}}.")
     out = {}
-    for layer, values in scores.items():
+    for layer, values in by_layer.items():
         array = np.asarray(values, dtype=np.float64)
         if array.ndim != 1 or len(array) == 0:
             raise ValueError(
@@ -74,7 +76,7 @@ def counts(plan: Mapping[str, Any]) -> dict[str, int]:
 
 
 def select_threshold(
-    scores: Mapping[str, Any],
+    scores: Mapping[str, Any] | FilterScores,
     threshold: float,
     *,
     direction: str = "high",
@@ -119,7 +121,7 @@ def select_threshold(
 
 
 def select_ratio(
-    scores: Mapping[str, Any],
+    scores: Mapping[str, Any] | FilterScores,
     ratio: float,
     *,
     direction: str = "high",
@@ -177,7 +179,7 @@ def select_ratio(
 
 
 def select_count(
-    scores: Mapping[str, Any],
+    scores: Mapping[str, Any] | FilterScores,
     wanted: Mapping[str, int],
     *,
     direction: str = "high",

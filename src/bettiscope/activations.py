@@ -308,7 +308,9 @@ ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def register_activation(name: str, factory: Callable[..., nn.Module], *, overwrite: bool = False):
+def register_activation(
+    name: str, factory: Callable[..., nn.Module], *, overwrite: bool = False
+) -> None:
     """Add an activation to :data:`ACTIVATIONS` under ``name``.
 
     Parameters
@@ -390,7 +392,9 @@ def split_activation_list(text: str) -> list[str]:
     return [item for item in items if item]
 
 
-def get_activation(name_or_module: str | nn.Module | Callable[..., nn.Module], **kwargs: Any):
+def get_activation(
+    name_or_module: str | nn.Module | Callable[..., nn.Module], **kwargs: Any
+) -> nn.Module:
     """A new activation module from a registry name, a module, a module class or a factory.
 
     Parameters

@@ -114,6 +114,7 @@ def test_json_stdout_is_clean_of_progress(labelled: Path) -> None:
         (lambda d: _npz(d, y=False), ["--scale", "1", "--by-class"], "needs labels"),
         (lambda d: _npz(d), ["--scale", "-1"], "'scale' parameter"),
         (lambda d: _npz(d), [], "--scale is required"),
+        (lambda d: _npz(d), ["--scale", "1", "--k", "5"], "--k applies to --metric knn-hop only"),
         (lambda d: _npz(d), ["--metric", "knn-hop", "--k", "500"], "k=500 must be smaller"),
         (lambda d: _npz_without_x(d), ["--scale", "1"], "needs an array named 'X'"),
     ],

@@ -209,7 +209,7 @@ def test_compare_end_to_end_and_resume(blobs, tmp_path) -> None:
     assert sum(x is not None for x in imported) >= 3  # the 0.01 and 0.05 tuning runs at least
     assert any(x is None for x in imported)  # the lr 0.2 runs were new
     missing = _invoke([*args[:-1], str(tmp_path / "x"), "--reuse", str(tmp_path / "nothing")])
-    assert missing.exit_code == 2 and "neither a comparison folder" in missing.stderr
+    assert missing.exit_code == 2 and "nothing does not exist" in missing.stderr
 
 
 def test_compare_plan_counts_what_is_left_and_trains_nothing(blobs, tmp_path) -> None:
@@ -222,8 +222,8 @@ def test_compare_plan_counts_what_is_left_and_trains_nothing(blobs, tmp_path) ->
     before = _invoke([*args, "--out", str(out), "--plan"])
     assert before.exit_code == 0, before.output
     text = " ".join(before.stdout.split())
-    assert "│ tune │ 4 │ 0 │ 4 │ 20 │" in text and "│ evaluate │ 4 │ 0 │ 4 │ 20 │" in text
-    assert "count as to train until tuning is done" in text and "core-hours" in text
+    assert "│ tune │ 4 │ 0 │ 4 │ 0 │ 20 │" in text and "│ evaluate │ 4 │ 0 │ 4 │ 0 │ 20 │" in text
+    assert "count as to train until tuning is done" in text and "on one core" in text
     assert not out.exists()  # nothing trained, the folder not claimed
     assert _invoke([*args, "--out", str(out)]).exit_code == 0
     after = _invoke([*args, "--out", str(out), "--plan"])
@@ -238,8 +238,10 @@ def test_compare_plan_counts_what_is_left_and_trains_nothing(blobs, tmp_path) ->
     )  # fmt: skip
     plan = plan_compare(config, tmp_path / "more", reuse_from=[out], timing_epochs=1)
     assert plan["lrs_known"]
-    assert plan["phases"]["tune"] == {"runs": 4, "done": 4, "to_train": 0, "epochs": 0}
-    assert plan["phases"]["evaluate"] == {"runs": 8, "done": 4, "to_train": 4, "epochs": 20}
+    done = {"runs": 4, "done": 4, "to_train": 0, "continued": 0, "epochs": 0}
+    assert plan["phases"]["tune"] == done
+    more = {"runs": 8, "done": 4, "to_train": 4, "continued": 0, "epochs": 20}
+    assert plan["phases"]["evaluate"] == more
     assert plan["seconds_per_epoch"]["relu"] > 0 and plan["core_seconds"] > 0
     assert not (tmp_path / "more").exists()
 
@@ -478,8 +480,9 @@ def test_sigterm_stops_compare_and_its_workers(tmp_path) -> None:
     args = ["compare", "--dataset", str(noise), "--activations", "tanh", "--seeds", "2"]
     args += ["--tuning-seeds", "1", "--lr-grid", "0.01,0.05", "--max-epochs", "200000"]
     args += ["--trace-every", "0", "--width", "4", "--depth", "2", "--workers", "2"]
-    # stderr not piped: nobody reads it, and a full pipe would block the command
-    process = subprocess.Popen([*command, *args, "--out", str(out)], stderr=subprocess.DEVNULL)
+    # stderr to a file, not a pipe: a full pipe nobody reads would block the command
+    log = (tmp_path / "stderr.txt").open("wb")
+    process = subprocess.Popen([*command, *args, "--out", str(out)], stderr=log)
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 60
@@ -494,13 +497,41 @@ def test_sigterm_stops_compare_and_its_workers(tmp_path) -> None:
         while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(_alive(pid) for pid in workers), "workers outlived the command"
-        assert process.returncode != 0
+        assert process.returncode == 130
         assert (out / "config.json").exists()  # the folder stays claimed, to be resumed
+        log.close()
+        said = (tmp_path / "stderr.txt").read_text()
+        assert "interrupted: finished runs and checkpoints are kept in" in said
+        assert "run the same command to resume" in said and "Traceback" not in said
     finally:
+        log.close()
         for pid in [process.pid, *workers]:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--limit", "100"], "--limit apply to image data sets (CNN tasks)"),
+        (["--model", "resnet", "--classes", "3,5"], "--model, --classes apply to image data"),
+        (["--task", "foo"], "--task must be mlp or cnn; got 'foo'"),
+        (["--task", "cnn", "--data-param", "n=2"], "this is a CNN task (--task cnn)"),
+        (["--backend", "foo"], "--backend must be one of local, ray; got 'foo'"),
+        (["--lr-grid", "0.01,,0.1"], "--lr-grid: an empty entry in '0.01,,0.1'"),
+        (["--lr-grid", "inf"], "learning rates must be finite and > 0"),
+        (["--activations", ","], "activations must be a list of names"),
+        (["--val-fraction", "0", "--target-val-acc", "0.9"], "needs held-out data"),
+    ],
+)
+def test_compare_refuses_options_it_would_ignore(blobs, tmp_path, extra, message) -> None:
+    args = ["compare", "--dataset", str(blobs), "--seeds", "1", "--max-epochs", "2"]
+    for plan in ([], ["--plan"]):  # the plan refuses what the run would refuse
+        result = _invoke([*args, "--out", str(tmp_path / "x"), *extra, *plan])
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.stderr.split()), result.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_compare_table_keeps_open_ended_intervals(tmp_path, capsys) -> None:

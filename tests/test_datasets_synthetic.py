@@ -343,6 +343,41 @@ def test_user_csv_with_text_labels(tmp_path):
     assert data.params["label_names"] == ["cat", "dog"]
 
 
+@pytest.mark.parametrize(
+    ("labels", "names"),
+    [
+        ([-1, 0, 1], ["-1", "0", "1"]),  # a negative class would crash cross-entropy
+        ([0, 5, 9], ["0", "5", "9"]),  # gaps would add empty classes
+        ([1, 2, 3], ["1", "2", "3"]),
+        ([0.5, 1.5, 2.5], ["0.5", "1.5", "2.5"]),
+        ([0.0, 1.0, 2.0], None),  # already class indices
+    ],
+)
+def test_file_labels_become_class_indices(tmp_path, labels, names):
+    points = np.random.default_rng(0).normal(size=(30, 2))
+    y = np.repeat(np.array(labels), 10)
+    meta = {"true_betti": {str(labels[0]): [1, 0], str(labels[2]): [1, 1]}}
+    save_point_cloud(tmp_path / "mine.npz", points, y, meta)
+    data = load_dataset(tmp_path / "mine.npz")
+    assert data.y.tolist() == np.repeat([0, 1, 2], 10).tolist()
+    assert data.params.get("label_names") == names
+    assert data.true_betti == {0: (1, 0), 2: (1, 1)}  # keyed like y
+
+
+def test_file_labels_must_be_labels(tmp_path):
+    points = np.random.default_rng(0).normal(size=(40, 2))
+    for name, y, message in [
+        ("nan", np.r_[np.zeros(39), np.nan], "labels y contain NaN"),
+        ("wide", np.zeros((40, 2)), r"one label per point \(1-D\); got shape \(40, 2\)"),
+        ("continuous", points[:, 0], "40 distinct labels for 40 points"),
+    ]:
+        save_point_cloud(tmp_path / f"{name}.npz", points, y)
+        with pytest.raises(DataFileError, match=message):
+            load_dataset(tmp_path / f"{name}.npz")
+    save_point_cloud(tmp_path / "column.npz", points, np.zeros((40, 1)))
+    assert load_dataset(tmp_path / "column.npz").y.shape == (40,)  # a column vector is fine
+
+
 def test_file_errors(tmp_path):
     save_point_cloud(tmp_path / "unlabelled.npz", np.zeros((5, 2)))
     with pytest.raises(DataFileError, match="needs class labels; add an array 'y'"):

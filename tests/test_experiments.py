@@ -19,6 +19,7 @@ from bettiscope.experiments import (
     execute_run,
     export_results,
     init_divergence_warnings,
+    plan_compare,
     register_task,
     run_compare,
     tuning_specs,
@@ -255,6 +256,35 @@ def test_run_compare_end_to_end_and_resume(tmp_path) -> None:
         run_compare(_config(seeds=4), tmp_path)
 
 
+def test_output_folder_checks(tmp_path, monkeypatch) -> None:
+    import bettiscope.experiments as experiments
+
+    # a comparison whose first run failed to start leaves its config but no work: the
+    # corrected command takes the folder over instead of calling it another comparison
+    def fail_at_start(*args, **kwargs):
+        raise ValueError("bad input found when the first run starts")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(experiments, "_run_phase", fail_at_start)
+        with pytest.raises(ValueError, match="first run starts"):
+            run_compare(_config(max_epochs=5), tmp_path / "c")
+    assert (tmp_path / "c" / "config.json").exists()
+    run_compare(_config(max_epochs=6, lr_grid=[0.03], trace_every=0), tmp_path / "c")
+    with pytest.raises(ValueError, match="different configuration"):  # now it holds work
+        plan_compare(_config(max_epochs=5), tmp_path / "c")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="is a file; the comparison needs a folder"):
+        run_compare(_config(), tmp_path / "file")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "trace.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"holds a trace \(bettiscope trace\)"):
+        plan_compare(_config(), tmp_path / "t")
+    with pytest.raises(ValueError, match="is a folder; name the archive file"):
+        export_results(tmp_path / "c", tmp_path)
+    with pytest.raises(ValueError, match="no such comparison folder"):
+        export_results(tmp_path / "nowhere", tmp_path / "x.json")
+
+
 def test_reuse_imports_only_identical_runs(tmp_path) -> None:
     first = run_compare(_config(lr_grid=[0.003, 0.03], trace_every=0), tmp_path / "a")
     # same runs, one more lr and a different budget for nothing: grid growth only
@@ -299,8 +329,11 @@ def test_reuse_imports_only_identical_runs(tmp_path) -> None:
     )
     records = [json.loads(p.read_text()) for p in (tmp_path / "e" / "runs").glob("*.json")]
     assert all(bool(r.get("imported_from")) == (r["phase"] == "tune") for r in records)
-    with pytest.raises(ValueError, match="neither a comparison folder"):
+    with pytest.raises(ValueError, match="nowhere does not exist"):
         run_compare(_config(), tmp_path / "d", reuse_from=[tmp_path / "nowhere"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="neither a comparison folder"):
+        run_compare(_config(), tmp_path / "d", reuse_from=[tmp_path / "empty"])
 
 
 def test_an_exported_archive_replaces_the_folder(tmp_path) -> None:
@@ -555,6 +588,15 @@ def test_larger_budget_continues_runs_that_used_up_a_smaller_one(tmp_path) -> No
     kept = {p.name for p in (tmp_path / "short" / "checkpoints" / "final").iterdir()}
     assert kept == {f"{i}.pt" for i in used_up} | {f"{i}.trace.json" for i in used_up}
 
+    # the plan foresees what the import does: copies, and continuations with 5 epochs each
+    plan = plan_compare(config(8), tmp_path / "longer", reuse_from=[tmp_path / "short"])
+    assert plan["phases"]["evaluate"] == {
+        "runs": len(used_up | ended),
+        "done": len(ended),
+        "to_train": len(used_up),
+        "continued": len(used_up),
+        "epochs": 5 * len(used_up),
+    }
     longer = run_compare(config(8), tmp_path / "longer", reuse_from=[tmp_path / "short"])
     scratch = run_compare(config(8), tmp_path / "scratch")
     by_id = {r["id"]: r for r in longer["runs"]}
@@ -645,8 +687,16 @@ def test_comparison_without_relu_baseline_is_one_arm_for_paired_speedup(tmp_path
     assert across["speedup"]["speedup"] == within["speedup"]
     with pytest.raises(ValueError, match="relu_lr_runs needs relu"):
         _config(relu_baseline=False, relu_lr_runs=True)
-    with pytest.raises(ValueError, match="no activation to run"):
+    with pytest.raises(ValueError, match="activations must be a list of names"):
         _config(relu_baseline=False, activations=[" "])
+    with pytest.raises(ValueError, match="activations must be a list of names"):
+        _config(activations=[])  # not silently ReLU alone
+    with pytest.raises(ValueError, match="lr_grid must be a list of numbers"):
+        _config(lr_grid="0.01")
+    with pytest.raises(ValueError, match="finite and > 0"):
+        _config(lr_grid=[0.01, math.inf])
+    with pytest.raises(ValueError, match="target_val_acc needs held-out data"):
+        _config(target_val_acc=0.9, task_options={"val_fraction": 0})
 
 
 def test_runs_at_relu_learning_rate_pair_with_relu_seed_by_seed(tmp_path) -> None:

@@ -89,6 +89,8 @@ def test_capture_errors() -> None:
         capture(model, [[0.0, float("nan")]])
     with pytest.raises(ValueError, match="layer_betti: inputs must be an array or tensor"):
         layer_betti(model, [[0.0, 1.0], [2.0]])
+    with pytest.raises(ValueError, match=r"does not take these inputs \(shape \(3,\) each\)"):
+        layer_betti(model, torch.randn(10, 3))
 
 
 def test_numpy_inputs_meet_the_models_dtype() -> None:
@@ -237,6 +239,18 @@ def test_run_trace_writes_and_resumes(tmp_path) -> None:
             every=2,
             config={"dataset": "circles"},
         )
+    # fewer epochs than the folder's network has trained: refused, not a self-contradicting file
+    with pytest.raises(ValueError, match="trained 6 epochs already, more than the 4 asked for"):
+        go(4)
+    assert json.loads((tmp_path / "trace.json").read_text())["config"]["train"]["epochs"] == 6
+    with pytest.raises(ValueError, match="`at` asks for epoch 9, beyond the 6 epochs"):
+        run_trace(build_mlp(2, 2), (X, y), TrainConfig(epochs=6), tmp_path / "at", at=[0, 9])
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="is a file; the trace needs a folder"):
+        run_trace(build_mlp(2, 2), (X, y), cfg, tmp_path / "file")
+    (tmp_path / "comparison" / "runs").mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"holds a comparison \(bettiscope compare\) \(runs\)"):
+        run_trace(build_mlp(2, 2), (X, y), cfg, tmp_path / "comparison")
 
 
 def test_overflowing_layer_is_recorded_not_raised() -> None:
@@ -539,4 +553,7 @@ def test_probe_cost_hint_names_the_spacing_that_costs_less_than_training() -> No
     assert "--max-dim" not in hint and "--background" not in hint and "--max-overhead" not in hint
     cheap = {**result, "probe_cpu_seconds": 4.0}  # less than the 5 s of training
     assert probe_cost_hint(cheap) is None
+    # the training time the trace's summary shows (slow first epochs included) is the yardstick
+    measured = {**result, "train_seconds": 11.0}
+    assert "10.0x the training (110.0 CPU s against 11.0 s)" in probe_cost_hint(measured)
     assert probe_cost_hint({"trace": []}) is None

@@ -143,11 +143,11 @@ class _ExplodingAfterFirstStep(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear = nn.Linear(2, 2)
-        self.calls = 0
+        self.initial = self.linear.weight.detach().clone()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.calls += 1
-        return self.linear(x) * (float("nan") if self.calls > 1 else 1.0)
+        stepped = not torch.equal(self.linear.weight, self.initial)
+        return self.linear(x) * (float("nan") if stepped else 1.0)
 
 
 def test_divergence_after_a_step_is_not_blamed_on_the_initialisation() -> None:
@@ -209,6 +209,15 @@ def test_bad_data() -> None:
         train(_model(), (X, y.float()), TrainConfig(epochs=1))
     with pytest.raises(ValueError, match="no val data"):
         train(_model(), (X, y), TrainConfig(epochs=1, target_val_acc=0.9))
+    # what PyTorch would report from deep inside cross-entropy or a matmul
+    with pytest.raises(ValueError, match="class indices 0..K-1; got -1"):
+        train(_model(), (X, y - 1), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="labels go up to 6 but the model has 2 outputs"):
+        train(_model(), (X, y + 5), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match=r"does not take the train inputs \(shape \(3,\) each\)"):
+        train(_model(), (torch.cat([X, X[:, :1]], 1), y), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="does not take the val inputs"):
+        train(_model(), (X, y), TrainConfig(epochs=1), val=(X[:, :1], y))
 
 
 def test_sgd() -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import numbers
 import os
 import re
 import shutil
@@ -56,6 +57,7 @@ from bettiscope.storage import (
     atomic_path,
     atomic_write_json,
     atomic_write_text,
+    check_out_folder,
     environment_info,
     read_json,
     to_jsonable,
@@ -474,6 +476,18 @@ class CompareConfig:
         """Check values and normalise the activation names; return self."""
         from bettiscope.activations import activation_name, get_activation
 
+        if isinstance(self.activations, str) or not any(a.strip() for a in self.activations):
+            raise ValueError(
+                f"compare: activations must be a list of names, e.g. ['proposed', 'relu']; "
+                f"got {self.activations!r}."
+            )
+        if isinstance(self.lr_grid, str) or not all(
+            isinstance(lr, numbers.Real) and not isinstance(lr, bool) for lr in self.lr_grid
+        ):
+            raise ValueError(
+                f"compare: lr_grid must be a list of numbers, e.g. [0.001, 0.01]; "
+                f"got {self.lr_grid!r}."
+            )
         names = []
         for text in self.activations:
             if text.strip():
@@ -486,7 +500,6 @@ class CompareConfig:
             names.append("relu")  # the baseline every speed-up is measured against
         self.activations = list(dict.fromkeys(names))
         checks = [
-            (bool(self.activations), "no activation to run (relu_baseline is off)"),
             (
                 not self.relu_lr_runs or "relu" in self.activations,
                 "relu_lr_runs needs relu among the activations (its lr is the one used)",
@@ -495,11 +508,18 @@ class CompareConfig:
             (self.tuning_seeds >= 1, f"tuning_seeds must be >= 1; got {self.tuning_seeds}"),
             (self.max_epochs >= 1, f"max_epochs must be >= 1; got {self.max_epochs}"),
             (len(self.lr_grid) >= 1, "lr_grid needs at least one learning rate"),
-            (all(lr > 0 for lr in self.lr_grid), f"learning rates must be > 0: {self.lr_grid}"),
+            (
+                all(math.isfinite(lr) and lr > 0 for lr in self.lr_grid),
+                f"learning rates must be finite and > 0: {self.lr_grid}",
+            ),
             (0 < self.target_train_acc <= 1, "target_train_acc must be in (0, 1]"),
             (
                 self.target_val_acc is None or 0 < self.target_val_acc <= 1,
                 "target_val_acc must be in (0, 1] or None",
+            ),
+            (
+                self.target_val_acc is None or self.task_options.get("val_fraction") != 0,
+                "target_val_acc needs held-out data: a val_fraction above 0, or no val target",
             ),
             (self.trace_every >= 0, f"trace_every must be >= 0; got {self.trace_every}"),
             (self.bootstrap >= 100, f"bootstrap must be >= 100; got {self.bootstrap}"),
@@ -967,12 +987,12 @@ def _betti_score(record: dict[str, Any]) -> float | None:
         return None
     entry = trace["entries"][-1]
     ratios = []
-    for numbers in entry["betti"].values():
-        if numbers[0] is None:
+    for by_layer in entry["betti"].values():
+        if by_layer[0] is None:
             continue
-        inner = [sum(b) for b in numbers[1:-1] if b is not None]
-        if inner and sum(numbers[0]) > 0:
-            ratios.append(float(np.mean(inner)) / sum(numbers[0]))
+        inner = [sum(b) for b in by_layer[1:-1] if b is not None]
+        if inner and sum(by_layer[0]) > 0:
+            ratios.append(float(np.mean(inner)) / sum(by_layer[0]))
     return float(np.mean(ratios)) if ratios else None
 
 
@@ -1290,6 +1310,10 @@ def export_results(folder: str | Path, out: str | Path, *, traces: bool = True) 
     """
     source = Path(folder)
     results = source / "results.json"
+    if not source.is_dir():
+        raise ValueError(f"{source}: no such comparison folder.")
+    if Path(out).is_dir():
+        raise ValueError(f"{out}: is a folder; name the archive file, e.g. {Path(out) / 'x.json'}.")
     if not results.is_file():
         raise ValueError(
             f"{source}: no results.json; export a finished comparison (re-run the same compare "
@@ -1341,6 +1365,8 @@ def _stored_runs(folder: str | Path) -> Callable[[str], tuple[str, dict[str, Any
     anything else raises ValueError.
     """
     path = Path(folder)
+    if not path.exists():
+        raise ValueError(f"reuse: {folder} does not exist.")
     if not path.is_file() and not (path / "runs").is_dir():
         raise ValueError(
             f"reuse: {folder} is neither a comparison folder (no runs/ inside) nor an "
@@ -1365,6 +1391,40 @@ def _stored_runs(folder: str | Path) -> Callable[[str], tuple[str, dict[str, Any
         return None if record is None else (f"{path}#{name}", record)
 
     return in_archive
+
+
+Source = tuple[Path, Callable[[str], "tuple[str, dict[str, Any]] | None"]]
+
+
+def _reusable(
+    spec: dict[str, Any], sources: Sequence[Source]
+) -> tuple[str, Path, str, dict[str, Any], int | None] | None:
+    """How an earlier run serves ``spec``, deciding only (nothing is copied): ``("copy", folder,
+    source, record, budget)`` for the same run (``budget``: the earlier budget if it differed),
+    ``("continue", ...)`` for a run that used up a smaller budget and kept its final state;
+    None when no source has one. The rules are :func:`import_finished_runs`'s."""
+    identity = run_id(spec)
+    for folder, lookup in sources:
+        found = lookup(identity)
+        if found is None:
+            continue
+        source, record = found
+        stored: Any = record.get("spec")  # a dict when either check below accepts it
+        same = _same_run(spec, stored)
+        budget = None if same else _other_budget(spec, stored)
+        if budget is None and not same:
+            continue
+        if same or _ended_within(record, spec):
+            return "copy", folder, source, record, budget
+        final_state = _run_files(folder / "checkpoints" / FINAL_STATE_DIR, spec)[0]
+        if (
+            budget is not None
+            and budget < spec["max_epochs"]
+            and record.get("stopped") == "budget"
+            and final_state.is_file()
+        ):
+            return "continue", folder, source, record, budget
+    return None
 
 
 def import_finished_runs(
@@ -1395,37 +1455,22 @@ def import_finished_runs(
     counts = {"imported": 0, "continued": 0}
     sources = [(Path(folder), _stored_runs(folder)) for folder in reuse_from]
     for spec in specs:
-        identity = run_id(spec)
-        name = f"{identity}.json"
+        name = f"{run_id(spec)}.json"
         if (runs_dir / name).exists():
             continue
-        for folder, lookup in sources:
-            found = lookup(identity)
-            if found is None:
-                continue
-            source, record = found
-            stored: Any = record.get("spec")  # a dict when either check below accepts it
-            same = _same_run(spec, stored)
-            budget = None if same else _other_budget(spec, stored)
-            if not same and budget is None:
-                continue
-            if same or _ended_within(record, spec):
-                taken = {**record, "imported_from": str(source)}
-                if budget is not None:
-                    taken["spec"] = {**stored, "max_epochs": spec["max_epochs"]}
-                    taken["imported_budget"] = budget
-                atomic_write_json(runs_dir / name, taken)
-                counts["imported"] += 1
-                break
-            longer = budget is not None and budget < spec["max_epochs"]
-            if (
-                longer
-                and record.get("stopped") == "budget"
-                and folder.is_dir()
-                and _continue_shorter_run(spec, record, folder, Path(source), out)
-            ):
-                counts["continued"] += 1
-                break
+        match = _reusable(spec, sources)
+        if match is None:
+            continue
+        how, folder, source, record, budget = match
+        if how == "copy":
+            taken = {**record, "imported_from": str(source)}
+            if budget is not None:
+                taken["spec"] = {**record["spec"], "max_epochs": spec["max_epochs"]}
+                taken["imported_budget"] = budget
+            atomic_write_json(runs_dir / name, taken)
+            counts["imported"] += 1
+        elif _continue_shorter_run(spec, record, folder, Path(source), out):
+            counts["continued"] += 1
     return counts
 
 
@@ -1488,6 +1533,33 @@ def _seconds_per_epoch(
     return train(model, task.train, cfg, val=task.val).seconds_per_epoch
 
 
+def _check_compare_folder(out_dir: str | Path, config: CompareConfig) -> Path:
+    """``out_dir`` as a Path if it can hold this comparison (creates nothing).
+
+    A folder with another configuration is refused while it holds work (finished runs or
+    training checkpoints); one whose runs all failed to start is taken over.
+    """
+    out = check_out_folder(out_dir, "comparison", {"trace.json": "a trace (bettiscope trace)"})
+    config_path = out / "config.json"
+    if not config_path.exists():
+        return out
+    previous = read_json(config_path)
+    mine = to_jsonable(asdict(config))
+    defaults = to_jsonable(asdict(CompareConfig(dataset=config.dataset)))
+    # a folder written before an option existed holds that option at its default
+    previous = {**{k: defaults[k] for k in mine if k not in previous}, **previous}
+    same = {k: v for k, v in previous.items() if k != "device"} == {
+        k: v for k, v in mine.items() if k != "device"
+    }
+    holds_work = any((out / "runs").glob("*.json")) or any((out / "checkpoints").rglob("*.pt"))
+    if not same and holds_work:
+        raise ValueError(
+            f"{out}: this folder holds a comparison with a different configuration; use "
+            "another --out folder or delete it."
+        )
+    return out
+
+
 def plan_compare(
     config: CompareConfig,
     out_dir: str | Path,
@@ -1498,8 +1570,9 @@ def plan_compare(
     """What :func:`run_compare` with these arguments would still train, and an upper bound on
     how long it takes, without training it or creating ``out_dir``.
 
-    A run counts as done when ``out_dir/runs`` holds it or a ``reuse_from`` folder or archive
-    holds the identical run (a run that an earlier folder would *continue* counts as to train).
+    A run counts as done when ``out_dir/runs`` holds it or :func:`import_finished_runs` would
+    copy it from a ``reuse_from`` folder or archive; a run it would *continue* counts with the
+    epochs still to train; a run interrupted in ``out_dir`` counts with its whole budget.
     The evaluation runs' learning rates are known only once tuning is done: until then every
     evaluation run counts as to train. Each activation's seconds per epoch are measured here on
     ``timing_epochs`` epochs (after one warm-up epoch, one thread as in a worker), and the bound
@@ -1510,54 +1583,60 @@ def plan_compare(
     -------
     dict
         ``phases``: ``{"tune" | "evaluate" | "relu_lr": {"runs", "done", "to_train",
-        "epochs"}}`` (``epochs``: the budget of the runs to train, summed); ``lrs_known``;
+        "continued", "epochs"}}`` (``continued``: runs to train that go on from a shorter
+        earlier run; ``epochs``: the epochs still to train, summed); ``lrs_known``;
         ``seconds_per_epoch`` per activation; ``core_seconds`` (the upper bound on one core).
     """
     config.validate()
     task = build_task(config.task())
-    sources = [_stored_runs(folder) for folder in reuse_from]
-    runs_dir = Path(out_dir) / "runs"
+    sources = [(Path(folder), _stored_runs(folder)) for folder in reuse_from]
+    runs_dir = _check_compare_folder(out_dir, config) / "runs"
 
-    def finished(spec: dict[str, Any]) -> dict[str, Any] | None:
-        identity = run_id(spec)
-        if (runs_dir / f"{identity}.json").is_file():
-            return read_json(runs_dir / f"{identity}.json", remedy=RERUN_REMEDY)
-        for lookup in sources:
-            found = lookup(identity)
-            if found is not None and _same_run(spec, found[1].get("spec")):
-                return found[1]
-        return None
+    def status(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, int]:
+        """(the finished record or None, epochs still to train): what run_compare would do."""
+        path = runs_dir / f"{run_id(spec)}.json"
+        if path.is_file():
+            return read_json(path, remedy=RERUN_REMEDY), 0
+        match = _reusable(spec, sources)
+        if match is None:
+            return None, config.max_epochs
+        how, _, _, record, _ = match
+        if how == "copy":
+            return record, 0
+        return None, config.max_epochs - int(record["epochs"])  # continued
 
     tuning = tuning_specs(config)
-    tuning_done = [finished(spec) for spec in tuning]
-    done = [record is not None for record in tuning_done]
-    lrs_known = all(done)
-    phases: dict[str, list[tuple[dict[str, Any], bool]]] = {
-        "tune": list(zip(tuning, done, strict=True))
+    tuning_status = [status(spec) for spec in tuning]
+    lrs_known = all(record is not None for record, _ in tuning_status)
+    phases: dict[str, list[tuple[dict[str, Any], int]]] = {
+        "tune": [(spec, left) for spec, (_, left) in zip(tuning, tuning_status, strict=True)]
     }
     if lrs_known:
-        lrs = choose_lrs(config, [r for r in tuning_done if r is not None])
+        lrs = choose_lrs(config, [record for record, _ in tuning_status if record is not None])
         later = evaluation_specs(config, lrs)
         for phase in ("eval", "relu_lr"):
             specs = [s for s in later if s["phase"] == phase]
             phases["evaluate" if phase == "eval" else phase] = [
-                (spec, finished(spec) is not None) for spec in specs
+                (spec, status(spec)[1]) for spec in specs
             ]
     else:  # learning rates unknown: every evaluation run is still to train
         phases["evaluate"] = [
-            (_spec(config, "eval", a, config.lr_grid[0], s, trace=True), False)
+            (_spec(config, "eval", a, config.lr_grid[0], s, trace=True), config.max_epochs)
             for a in config.activations
             for s in config.evaluation_seeds
         ]
         if config.relu_lr_runs:  # at most one set per activation but ReLU
             phases["relu_lr"] = [
-                (_spec(config, "relu_lr", a, config.lr_grid[0], s, trace=False), False)
+                (
+                    _spec(config, "relu_lr", a, config.lr_grid[0], s, trace=False),
+                    config.max_epochs,
+                )
                 for a in config.activations
                 if a != "relu"
                 for s in config.evaluation_seeds
             ]
     middle = config.lr_grid[len(config.lr_grid) // 2]
-    pending = {spec["activation"] for entries in phases.values() for spec, ok in entries if not ok}
+    pending = {spec["activation"] for entries in phases.values() for spec, left in entries if left}
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -1572,14 +1651,15 @@ def plan_compare(
         torch.set_num_threads(previous_threads)
     summary, core_seconds = {}, 0.0
     for phase, entries in phases.items():
-        to_train = [spec for spec, ok in entries if not ok]
+        to_train = [(spec, left) for spec, left in entries if left]
         summary[phase] = {
             "runs": len(entries),
             "done": len(entries) - len(to_train),
             "to_train": len(to_train),
-            "epochs": len(to_train) * config.max_epochs,
+            "continued": sum(left < config.max_epochs for _, left in to_train),
+            "epochs": sum(left for _, left in to_train),
         }
-        core_seconds += sum(config.max_epochs * (speed[s["activation"]] or 0.0) for s in to_train)
+        core_seconds += sum(left * (speed[s["activation"]] or 0.0) for s, left in to_train)
     return {
         "phases": summary,
         "lrs_known": lrs_known,
@@ -1632,23 +1712,9 @@ def run_compare(
     task = build_task(config.task())
     for folder in reuse_from:
         _stored_runs(folder)  # a bad folder or archive fails here, before any run starts
-    out = Path(out_dir)
+    out = _check_compare_folder(out_dir, config)
     out.mkdir(parents=True, exist_ok=True)
-    config_path = out / "config.json"
-    if config_path.exists():
-        previous = read_json(config_path)
-        mine = to_jsonable(asdict(config))
-        defaults = to_jsonable(asdict(CompareConfig(dataset=config.dataset)))
-        # a folder written before an option existed holds that option at its default
-        previous = {**{k: defaults[k] for k in mine if k not in previous}, **previous}
-        if {k: v for k, v in previous.items() if k != "device"} != {
-            k: v for k, v in mine.items() if k != "device"
-        }:
-            raise ValueError(
-                f"{out}: this folder holds a comparison with a different configuration; use "
-                "another --out folder or delete it."
-            )
-    atomic_write_json(config_path, asdict(config))
+    atomic_write_json(out / "config.json", asdict(config))
     tuning = _run_phase(
         tuning_specs(config), out, executor, progress, "tune", reuse_from, keep_final_state
     )

@@ -54,6 +54,7 @@ from torch import Tensor, nn
 from bettiscope._validation import Interval, check_param, check_params
 from bettiscope.storage import (
     atomic_write_json,
+    check_out_folder,
     environment_info,
     pyplot,
     read_json,
@@ -174,7 +175,16 @@ def _run_with_hooks(
             for start in range(0, len(inputs), batch_size):
                 calls.clear()
                 batch = inputs[start : start + batch_size].to(device)
-                out = model(batch)
+                try:
+                    out = model(batch)
+                except RuntimeError as error:
+                    message = " ".join(str(error).split())
+                    if start > 0 or "memory" in message.lower():  # not a shape mismatch
+                        raise
+                    raise ValueError(
+                        f"capture: the model does not take these inputs (shape "
+                        f"{tuple(inputs.shape[1:])} each): {message}"
+                    ) from None
                 if isinstance(out, (tuple, list)):
                     out = out[0]
                 outputs.append(out.detach().float().cpu())
@@ -1288,16 +1298,31 @@ def run_trace(
 
     from bettiscope.training import train
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_out_folder(
+        out_dir, "trace", {"runs": "a comparison (bettiscope compare)", "results.json": "results"}
+    )
     trace_path = out / "trace.json"
     cfg = replace(cfg, checkpoint_path=str(out / "checkpoint.pt"), checkpoint_every=int(every))
     cfg.validate()
+    checkpoint = Path(cfg.checkpoint_path)
+    resumed = _resumed_checkpoint(checkpoint) if checkpoint.exists() else None
+    if resumed is not None and resumed[0] > cfg.epochs:
+        raise ValueError(
+            f"{out}: this folder's network has trained {resumed[0]} epochs already, more than "
+            f"the {cfg.epochs} asked for; give --epochs {resumed[0]} or more to continue it, "
+            "or use another folder."
+        )
+    out.mkdir(parents=True, exist_ok=True)
     chosen = None
     if at is not None:
         chosen = sorted({int(epoch) for epoch in at})
         if not chosen or chosen[0] < 0:
             raise ValueError(f"run_trace: `at` needs epochs >= 0; got {list(at)}.")
+        if chosen[-1] > cfg.epochs:
+            raise ValueError(
+                f"run_trace: `at` asks for epoch {chosen[-1]}, beyond the {cfg.epochs} epochs "
+                "of training; drop it or train longer."
+            )
     inputs = train_data[0] if probe_inputs is None else probe_inputs
     labels = train_data[1] if probe_inputs is None else probe_labels
     full_config = {
@@ -1360,8 +1385,6 @@ def run_trace(
     try:
         if 0 not in recorder.entries:
             recorder.record(0, model)
-        checkpoint = Path(cfg.checkpoint_path)
-        resumed = _resumed_checkpoint(checkpoint) if checkpoint.exists() else None
         if resumed is not None:
             recorder.train_seconds += resumed[3]  # the budget counts the earlier training too
         if resumed is not None and resumed[0] > 0 and resumed[0] not in recorder.entries:
@@ -1417,7 +1440,9 @@ def probe_cost_hint(result: dict[str, Any]) -> str | None:
     probe = result.get("probe_cpu_seconds", result.get("probe_seconds"))
     if not entries or not per_epoch or not epochs or probe is None:
         return None
-    ratio = probe / (per_epoch * epochs)
+    # the training time the summary line shows; the median epoch only where it is missing
+    training = result.get("train_seconds") or per_epoch * epochs
+    ratio = probe / training
     if ratio <= 1.0:
         return None
     config = result.get("config") or {}
@@ -1437,7 +1462,7 @@ def probe_cost_hint(result: dict[str, Any]) -> str | None:
         cheaper.append("--max-overhead 1 (skips checkpoints while probing is over budget)")
     return (
         f"Probing cost {ratio:.1f}x the training ({probe:.1f} CPU s against "
-        f"{per_epoch * epochs:.1f} s): one checkpoint costs {per_checkpoint:.2f} s, as much as "
+        f"{training:.1f} s): one checkpoint costs {per_checkpoint:.2f} s, as much as "
         f"{epochs_per_checkpoint} epochs of training. To trace for less than the training: "
         + "; ".join(cheaper)
         + "."

@@ -29,6 +29,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_json",
     "atomic_write_text",
+    "check_out_folder",
     "environment_info",
     "load_point_cloud",
     "read_json",
@@ -144,6 +145,25 @@ def to_jsonable(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return to_jsonable(value.to_dict())
     return value
+
+
+def check_out_folder(
+    path: str | os.PathLike[str], what: str, foreign: dict[str, str] | None = None
+) -> Path:
+    """Refuse an output folder that cannot hold ``what``: a file, or another command's output.
+
+    ``foreign`` maps a file or folder name that marks another command's output to what it is,
+    e.g. ``{"trace.json": "a trace (bettiscope trace)"}``. Creates nothing.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: is a file; the {what} needs a folder (created if missing).")
+    for marker, owner in (foreign or {}).items():
+        if (out / marker).exists():
+            raise ValueError(
+                f"{out}: holds {owner} ({marker}); give the {what} a folder of its own."
+            )
+    return out
 
 
 def atomic_write_json(path: str | os.PathLike[str], payload: Any) -> Path:
@@ -322,9 +342,16 @@ def load_point_cloud(
     if not np.all(np.isfinite(X)):
         raise DataFileError(f"{file}: points contain NaN or infinity.")
     if cloud.y is not None:
-        y = np.asarray(cloud.y).ravel()
+        y = np.asarray(cloud.y)
+        if y.ndim > 1 and max(y.shape) != y.size:  # a column or row vector is fine
+            raise DataFileError(
+                f"{file}: labels y must hold one label per point (1-D); got shape {y.shape}."
+            )
+        y = y.ravel()
         if len(y) != len(X):
             raise DataFileError(f"{file}: {len(y)} labels for {len(X)} points; they must match.")
+        if np.issubdtype(y.dtype, np.number) and not np.all(np.isfinite(y)):
+            raise DataFileError(f"{file}: labels y contain NaN or infinity.")
         cloud.y = y
     return cloud
 

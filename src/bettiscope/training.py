@@ -371,9 +371,43 @@ def _check_tensors(data: Any, name: str) -> tuple[Tensor, Tensor]:
         raise ValueError(f"train: {name} is empty.")
     if y.dtype.is_floating_point:
         raise ValueError(f"train: {name} labels must be integer class indices; got {y.dtype}.")
+    if int(y.min()) < 0:
+        raise ValueError(
+            f"train: {name} labels must be class indices 0..K-1; got {int(y.min())}. "
+            "Renumber the classes (bettiscope's data sets do this when they load a file)."
+        )
     if not X.dtype.is_floating_point:
         X = X.float()
     return X, y.long()
+
+
+@torch.no_grad()
+def _check_model_fits(model: nn.Module, data: tuple[Tensor, Tensor], name: str) -> None:
+    """One forward pass on two inputs (eval mode: no batch-norm update, no dropout draw), so a
+    model that does not take the data, or has fewer outputs than classes, fails here and
+    clearly instead of deep inside PyTorch."""
+    X, y = data
+    was_training = model.training
+    model.eval()
+    try:
+        logits = model(X[:2])
+    except RuntimeError as error:
+        raise ValueError(
+            f"train: the model does not take the {name} inputs (shape {tuple(X.shape[1:])} each): "
+            f"{' '.join(str(error).split())}"
+        ) from None
+    finally:
+        model.train(was_training)
+    if logits.ndim != 2:
+        raise ValueError(
+            f"train: the model must return logits of shape (batch, classes); got "
+            f"{tuple(logits.shape)} for a batch of {len(X[:2])}."
+        )
+    if int(y.max()) >= logits.shape[1]:
+        raise ValueError(
+            f"train: {name} labels go up to {int(y.max())} but the model has {logits.shape[1]} "
+            f"outputs (classes 0..{logits.shape[1] - 1}); build it with more classes."
+        )
 
 
 def _batches(
@@ -650,6 +684,9 @@ def train(
         val = _check_tensors(val, "val")
         val = (val[0].to(device), val[1].to(device))
     model.to(device)
+    for name, data in (("train", train), ("val", val)):
+        if data is not None and not isinstance(data, DataLoader):
+            _check_model_fits(model, data, name)
     optimizer = _make_optimizer(model, cfg)
     order = torch.Generator().manual_seed(cfg.seed)  # data order, independent of the model RNG
     checkpoint = Path(cfg.checkpoint_path) if cfg.checkpoint_path else None

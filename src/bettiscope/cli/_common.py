@@ -72,6 +72,20 @@ def user_errors() -> Iterator[None]:
         raise
 
 
+@contextlib.contextmanager
+def resume_on_interrupt(advice: str) -> Iterator[None]:
+    """On Ctrl-C (or SIGTERM, see cli.main): one line saying what is kept and how to go on,
+    then exit 130, instead of a silent stop."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        # soft wrap: a path broken across lines cannot be copied
+        err_console.print(
+            f"[yellow]interrupted[/]: {escape(advice)}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(code=130) from None
+
+
 def make_progress() -> Progress:
     """A Rich progress display on stderr, silent under --quiet or when stderr is not a terminal."""
     return Progress(
@@ -104,7 +118,7 @@ def progress_callback(
         if stage not in tasks:
             tasks[stage] = progress.add_task(stage, total=total)
         progress.update(tasks[stage], completed=done, total=total)
-        if not lines:
+        if not lines or total == 0:  # an empty stage (e.g. no tuning) is not worth a line
             return
         now = time.monotonic()
         if done >= total or now - last_line.get(stage, start) >= every_seconds:

@@ -38,6 +38,8 @@ def _resolve_params(
         "stride": stride if stride is not None else recommended.get("stride", 1),
     }
     if params["metric"] == "euclidean":
+        if k is not None:
+            fail("--k applies to --metric knn-hop only; drop it or add --metric knn-hop.")
         if metric == "euclidean" and recommended.get("metric") != "euclidean" and scale is None:
             params["scale"] = None  # a hop count is no Euclidean distance
         params["k"] = None

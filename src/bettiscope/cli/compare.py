@@ -14,16 +14,19 @@ from bettiscope.cli._common import (
     make_progress,
     out_console,
     progress_callback,
+    resume_on_interrupt,
     user_errors,
 )
 from bettiscope.cli.trace import measure_overrides, parse_data_params
 
 
 def _split(text: str, what: str) -> list[str]:
-    items = [part.strip() for part in text.split(",") if part.strip()]
-    if not items:
+    items = [part.strip() for part in text.split(",")]
+    if not any(items):
         fail(f"{what}: give a comma-separated list; got {text!r}.")
-    return items
+    if not all(items[:-1]):  # a trailing comma is harmless, ",," is a typo
+        fail(f"{what}: an empty entry in {text!r}.")
+    return [item for item in items if item]
 
 
 def _floats(text: str) -> list[float]:
@@ -189,9 +192,31 @@ def compare(
     from bettiscope.experiments import CompareConfig, run_compare, task_kind_for
 
     with user_errors():
+        from bettiscope.executor import BACKENDS
+
+        if backend not in BACKENDS:
+            fail(f"--backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
         kind = task if task is not None else task_kind_for(dataset)
+        if kind not in ("mlp", "cnn"):
+            fail(f"--task must be mlp or cnn; got {kind!r}.")
         options: dict[str, Any] = {}
+        # options of the other kind of task would be silently ignored: refuse them
         if kind == "mlp":
+            given = [
+                name
+                for name, value, default in (
+                    ("--model", model, "vgg"),
+                    ("--classes", classes, None),
+                    ("--limit", limit, None),
+                    ("--data-dir", data_dir, None),
+                )
+                if value != default
+            ]
+            if given:
+                fail(
+                    f"{', '.join(given)} apply to image data sets (CNN tasks); {dataset!r} is "
+                    "a point-cloud set trained with an MLP (--width, --depth, --data-param)."
+                )
             options = {
                 "width": width,
                 "depth": depth,
@@ -209,7 +234,13 @@ def compare(
             if lr_decay_steps != "auto":
                 fail("--lr-decay-steps applies to MLP tasks; CNN runs use no decay.")
             if data_param:
-                fail(f"--data-param applies to point-cloud data sets, not {dataset!r}.")
+                why = "--task cnn" if task == "cnn" else f"{dataset!r} is an image data set"
+                fail(
+                    f"--data-param applies to MLP tasks on point clouds; this is a CNN task "
+                    f"({why})."
+                )
+            if width != 15 or depth != 10:
+                fail("--width and --depth apply to MLP tasks; choose the CNN with --model.")
             if bias_init != "zeros":
                 fail("--bias-init applies to MLP tasks; CNNs keep PyTorch's initialisation.")
             options = {
@@ -257,7 +288,8 @@ def compare(
             )
         else:
             torch.set_num_threads(1)  # one run at a time on a shared machine
-        with make_progress() as progress:
+        advice = f"finished runs and checkpoints are kept in {out}; run the same command to resume."
+        with resume_on_interrupt(advice), make_progress() as progress:
             results = run_compare(
                 config,
                 out,
@@ -271,13 +303,16 @@ def compare(
 
 def _print_plan(plan: dict[str, Any], workers: int) -> None:
     table = Table(
-        title="Runs of this comparison", caption="epochs: the budget of the runs to train"
+        title="Runs of this comparison",
+        caption="continued: runs to train that go on from a shorter --reuse run; "
+        "epochs: still to train, summed",
     )
-    for column in ("phase", "runs", "done", "to train", "epochs"):
-        table.add_column(column, justify="left" if column == "phase" else "right")
+    keys = ("runs", "done", "to_train", "continued", "epochs")
+    for column in ("phase", *keys):
+        table.add_column(column.replace("_", " "), justify="left" if column == "phase" else "right")
     for phase, row in plan["phases"].items():
         if row["runs"]:
-            table.add_row(phase, *(f"{row[k]:,}" for k in ("runs", "done", "to_train", "epochs")))
+            table.add_row(phase, *(f"{row[k]:,}" for k in keys))
     out_console.print(table)
     if not plan["lrs_known"]:
         out_console.print(
@@ -293,11 +328,12 @@ def _print_plan(plan: dict[str, Any], workers: int) -> None:
         out_console.print("Nothing to train: every run is done here or in --reuse.")
         return
     out_console.print(f"Time per epoch measured here (one thread): {speeds}.")
-    hours = plan["core_seconds"] / 3600
+    seconds = plan["core_seconds"]
     out_console.print(
-        f"Upper bound on training, if every run uses its whole budget: {hours:.3g} core-hours, "
-        f"about {hours / workers:.3g} h with --workers {workers} (one core each). Runs that "
-        "reach the target stop earlier; Betti traces (--trace-every) come on top."
+        f"Upper bound on training, if every run uses its whole budget: {_duration(seconds)} on "
+        f"one core, about {_duration(seconds / workers)} with --workers {workers} (one core "
+        "each). Runs that reach the target stop earlier; Betti traces (--trace-every) come on "
+        "top."
     )
 
 
@@ -361,7 +397,7 @@ def _render(results: dict[str, Any], out: Path) -> None:
     )
     if missed and (out / "checkpoints" / "final").is_dir():
         out_console.print(
-            f"{missed} evaluation runs missed the target within the "
+            f"{missed} evaluation run{'s' if missed != 1 else ''} missed the target within the "
             f"{results['config']['max_epochs']}-epoch budget. To give them more epochs without "
             f"starting again: the same command with a larger --max-epochs, --reuse {out} and a "
             "new --out."
@@ -390,3 +426,12 @@ def export_results(
         f"{path}: {len(archive['runs'])} evaluation and {len(archive['tuning_runs'])} tuning "
         f"runs, {size / 1024:,.0f} kB."
     )
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as a short readable span: 45 s, 12 min, 3.4 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.3g} h"

@@ -15,6 +15,7 @@ from bettiscope.cli._common import (
     make_progress,
     out_console,
     progress_callback,
+    resume_on_interrupt,
     user_errors,
 )
 
@@ -171,7 +172,8 @@ def trace(
             "seed": seed,
             "task": task.info,
         }
-        with make_progress() as progress:
+        advice = f"the trace so far and a checkpoint are kept in {out}; run the same command again."
+        with resume_on_interrupt(advice), make_progress() as progress:
             result = run_trace(
                 model,
                 task.train,

@@ -285,6 +285,12 @@ def _load_file(path: Path) -> PointCloudDataset:
         )
     meta = cloud.meta if isinstance(cloud.meta, dict) else {}
     y, label_names = _integer_labels(cloud.y)
+    n_classes = int(y.max()) + 1
+    if n_classes > max(2, len(y) // 2):
+        raise DataFileError(
+            f"{path}: {n_classes} distinct labels for {len(y)} points: y looks like a coordinate "
+            "or a measurement, not class labels. For .csv the last column is the label."
+        )
     params = dict(meta.get("params", {})) if isinstance(meta.get("params"), dict) else {}
     if label_names is not None:
         params["label_names"] = label_names
@@ -296,7 +302,7 @@ def _load_file(path: Path) -> PointCloudDataset:
         name=str(meta.get("name", path.stem)),
         X=np.asarray(cloud.X, dtype=np.float64),
         y=y,
-        true_betti=_parse_true_betti(meta.get("true_betti", {}), path),
+        true_betti=_parse_true_betti(meta.get("true_betti", {}), path, label_names),
         measure=measure,
         params=params,
         X_eval=X_eval,
@@ -304,26 +310,50 @@ def _load_file(path: Path) -> PointCloudDataset:
     )
 
 
-def _integer_labels(labels: np.ndarray) -> tuple[np.ndarray, list[Any] | None]:
-    """Integer labels as they are; anything else mapped to 0..K-1 in sorted order."""
+def _integer_labels(labels: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
+    """Labels as class indices 0..K-1, and the original labels (as text) if they were others.
+
+    Integer labels that already are 0..K-1 stay as they are; any others (negative, with gaps,
+    fractional, text) are numbered in sorted order, so no class is empty and none is negative.
+    """
     labels = np.asarray(labels)
-    if np.issubdtype(labels.dtype, np.integer):
-        return labels.astype(np.int64), None
     if np.issubdtype(labels.dtype, np.number) and np.all(labels == np.round(labels)):
-        return labels.astype(np.int64), None
+        values, codes = np.unique(labels.astype(np.int64), return_inverse=True)
+        if values[0] == 0 and values[-1] == len(values) - 1:
+            return labels.astype(np.int64), None
+        return codes.astype(np.int64), [str(v) for v in values]
     names, codes = np.unique(labels.astype(str), return_inverse=True)
     return codes.astype(np.int64), names.tolist()
 
 
-def _parse_true_betti(raw: Any, path: Path) -> dict[int, tuple[int, ...]]:
+def _parse_true_betti(
+    raw: Any, path: Path, label_names: list[str] | None
+) -> dict[int, tuple[int, ...]]:
+    """``{label: Betti numbers}`` from the file's meta, keyed by class index like ``y``."""
     if not isinstance(raw, Mapping):
         raise DataFileError(f"{path}: meta 'true_betti' must map labels to lists of integers.")
+    index = None if label_names is None else {name: i for i, name in enumerate(label_names)}
+    parsed = {}
+    for label, values in raw.items():
+        try:
+            betti = tuple(int(b) for b in values)
+            key = int(_label_text(label)) if index is None else index[_label_text(label)]
+        except (TypeError, ValueError, KeyError):
+            raise DataFileError(
+                f"{path}: meta 'true_betti' must map the labels in y to lists of integers; "
+                f"got {label!r}: {values!r}."
+            ) from None
+        parsed[key] = betti
+    return parsed
+
+
+def _label_text(label: Any) -> str:
+    """A meta key as the label's text in ``label_names`` ("1" and 1.0 both name label 1)."""
     try:
-        return {int(label): tuple(int(b) for b in values) for label, values in raw.items()}
+        number = float(label)
     except (TypeError, ValueError):
-        raise DataFileError(
-            f"{path}: meta 'true_betti' must map labels to lists of integers; got {raw!r}."
-        ) from None
+        return str(label)
+    return str(int(number)) if number.is_integer() else str(label)
 
 
 def _eval_grid(spec: Any, path: Path) -> np.ndarray | None:

@@ -230,3 +230,14 @@ def test_tuning_cells_show_successes_and_the_tie_breaking_loss() -> None:
     assert format_tuning_point(missed) == "inf (1/2), loss 0.00781"
     # results.json written before successes were stored still renders
     assert format_tuning_point({"median_epochs": "inf"}) == "inf"
+
+
+def test_same_rate_note_says_why_no_same_rate_table() -> None:
+    from bettiscope.report import same_rate_note
+
+    lrs = {"relu": {"lr": 0.003}, "tanh": {"lr": 0.003}}
+    note = same_rate_note({"relu_lr_runs": True}, {"lrs": lrs, "at_relu_lr": {}})
+    assert note is not None and "tuned to ReLU's learning rate (0.003)" in note
+    assert same_rate_note({"relu_lr_runs": False}, {"lrs": lrs}) is None  # not asked for
+    table = {"tanh": {"lr": 0.003}}
+    assert same_rate_note({"relu_lr_runs": True}, {"lrs": lrs, "at_relu_lr": table}) is None

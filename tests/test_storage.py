@@ -39,6 +39,16 @@ def test_atomic_files_get_ordinary_permissions(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o644
 
 
+def test_unwritable_targets_are_named_not_their_temporary(tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError, match=r"^cannot write .*folder: Is a directory$"):
+        atomic_write_json(tmp_path / "folder", {})
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError, match=r"^cannot write .*file/r.json: "):
+        atomic_write_json(tmp_path / "file" / "r.json", {})  # its parent is a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]  # no temporary
+
+
 def test_failed_write_leaves_old_file_intact(tmp_path: Path) -> None:
     target = tmp_path / "result.json"
     atomic_write_json(target, {"version": 1})

@@ -734,6 +734,19 @@ def _provenance_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
     return [text + "."]
 
 
+def same_rate_note(config: dict[str, Any], summary: dict[str, Any]) -> str | None:
+    """Why ``--relu-lr-runs`` added no table: every activation was tuned to ReLU's rate."""
+    if not config.get("relu_lr_runs") or summary.get("at_relu_lr"):
+        return None
+    relu = (summary.get("lrs") or {}).get("relu", {}).get("lr")
+    if relu is None:
+        return None
+    return (
+        f"The same-rate check (--relu-lr-runs) needed no extra runs: every activation was "
+        f"tuned to ReLU's learning rate ({format_value(relu)}), so the table above is that check."
+    )
+
+
 def _at_relu_lr_md(summary: dict[str, Any]) -> list[str]:
     """The ``--relu-lr-runs`` section: each activation on the evaluation seeds at ReLU's rate."""
     lines = [
@@ -852,6 +865,8 @@ def render_summary_md(results: dict[str, Any]) -> str:
         lines += render_published_md(summary["published"])
     if summary.get("at_relu_lr"):
         lines += _at_relu_lr_md(summary)
+    if note := same_rate_note(config, summary):
+        lines += [note, ""]
     tuned = [a for a, v in summary["lrs"].items() if v.get("tuned")]
     if tuned:
         lines += [

@@ -65,17 +65,23 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             torch.save(state, tmp)
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp" + target.suffix
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp" + target.suffix
+        )
+    except OSError as error:  # the OS names the temporary file, the user gave the target
+        raise OSError(f"cannot write {target}: {error.strerror or error}") from None
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
         # mkstemp makes the file private (0600); give it the permissions a plain open() would
         os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, target)
+        try:
+            os.replace(temporary, target)
+        except OSError as error:
+            raise OSError(f"cannot write {target}: {error.strerror or error}") from None
     finally:
         if temporary.exists():
             temporary.unlink()

@@ -339,7 +339,7 @@ def _print_plan(plan: dict[str, Any], workers: int) -> None:
 
 def _render(results: dict[str, Any], out: Path) -> None:
     from bettiscope.experiments import init_divergence_warnings, tuning_warnings
-    from bettiscope.report import run_provenance
+    from bettiscope.report import run_provenance, same_rate_note
     from bettiscope.statistics import format_percent, speedup_text
     from bettiscope.statistics import format_value as fmt
 
@@ -381,6 +381,8 @@ def _render(results: dict[str, Any], out: Path) -> None:
                 summary["at_relu_lr"],
             )
         )
+    if note := same_rate_note(results["config"], summary):
+        out_console.print(note)
     for text in tuning_warnings(summary["lrs"]) + init_divergence_warnings(summary):
         out_console.print(f"[yellow]Warning:[/yellow] {text}")
     imported, continued = run_provenance(results["runs"])

@@ -1393,11 +1393,11 @@ def _stored_runs(folder: str | Path) -> Callable[[str], tuple[str, dict[str, Any
     return in_archive
 
 
-Source = tuple[Path, Callable[[str], "tuple[str, dict[str, Any]] | None"]]
+_RunSource = tuple[Path, Callable[[str], "tuple[str, dict[str, Any]] | None"]]
 
 
 def _reusable(
-    spec: dict[str, Any], sources: Sequence[Source]
+    spec: dict[str, Any], sources: Sequence[_RunSource]
 ) -> tuple[str, Path, str, dict[str, Any], int | None] | None:
     """How an earlier run serves ``spec``, deciding only (nothing is copied): ``("copy", folder,
     source, record, budget)`` for the same run (``budget``: the earlier budget if it differed),

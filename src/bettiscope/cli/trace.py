@@ -201,19 +201,13 @@ def trace(
 def _render(result: dict[str, Any], heatmap: Path) -> None:
     history = result["history"]
     last = result["trace"][-1]
-    table = Table(
-        title=f"Betti numbers per layer at epoch {last['epoch']} (classes by predicted label)",
-        caption=(
-            f"epochs to 100% train accuracy: {history['epochs_to_train_target'] or 'not reached'}"
-            f"; training {result.get('train_seconds', 0.0):.1f} s, probing "
-            f"{result['probe_seconds']:.1f} s"
-            + (
-                f" in the training loop ({result['probe_cpu_seconds']:.1f} CPU s in all)"
-                if result.get("probe", {}).get("background")
-                else ""
-            )
-        ),
+    target = (result.get("config") or {}).get("train", {}).get("target_train_acc")
+    reached = history["epochs_to_train_target"] or "not reached"
+    # title and caption as lines of their own: a narrow table would wrap them word by word
+    out_console.print(
+        f"Betti numbers per layer at epoch {last['epoch']} (classes by predicted label)"
     )
+    table = Table()
     table.add_column("layer")
     for c in last["classes"]:
         table.add_column(f"class {c}", justify="right")
@@ -224,6 +218,21 @@ def _render(result: dict[str, Any], heatmap: Path) -> None:
             cells.append("-" if numbers is None else str(tuple(numbers)))
         table.add_row(layer, *cells)
     out_console.print(table)
+    if any(n is None for c in last["classes"] for n in last["betti"][str(c)]):
+        out_console.print(
+            "-: too few points predicted in that class to measure (reason in trace.json)."
+        )
+    out_console.print(
+        (f"Epochs to {target:.0%} training accuracy: {reached}; " if target else "")
+        + f"training {result.get('train_seconds', 0.0):.1f} s, probing "
+        f"{result['probe_seconds']:.1f} s"
+        + (
+            f" in the training loop ({result['probe_cpu_seconds']:.1f} CPU s in all)"
+            if result.get("probe", {}).get("background")
+            else ""
+        )
+        + "."
+    )
     out_console.print(f"Trace: {heatmap.parent / 'trace.json'}; heat map: {heatmap}")
     skipped = result.get("probe", {}).get("skipped_epochs") or []
     if skipped:

@@ -49,6 +49,9 @@ def test_ratio_run_writes_everything(checkpoint, tmp_path):
     [
         (["--threshold", "300", "--ratio", "0.2"], "not both"),
         (["--baselines", "l2"], "--baselines: unknown"),
+        (["--scope", "global"], "--scope applies to --ratio"),
+        (["--ratio", "1"], "'ratio' parameter of PruneConfig"),  # help says [0, 1)
+        (["--scale", "0"], "'scale' parameter of BettiConfig"),
         (["--metric", "knn-hop", "--scale", "1.5", "--absolute"], None),  # accepted (ignored)
     ],
 )
@@ -66,6 +69,17 @@ def test_option_errors(checkpoint, tmp_path, extra, message):
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "x" / "pruning.json").exists()
+
+
+def test_settings_that_can_remove_nothing_are_warned_about(checkpoint, tmp_path):
+    result = invoke(
+        "--checkpoint", checkpoint, "--dataset", "digits", "--out", tmp_path, "--dry-run",
+        "--samples", "100000", "--threshold", "5000",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "--samples 100000 is more than the" in said and "training images; all" in said
+    assert "--threshold 5000 removes nothing" in said
 
 
 def test_missing_checkpoint_and_wrong_dataset(checkpoint, tmp_path):

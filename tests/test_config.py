@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bettiscope.config import (
@@ -156,3 +158,22 @@ class TestErrors:
             load_config(tmp_path / "c.json")
         with pytest.raises(ValueError, match=r"missing.toml: no such settings file"):
             load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('datasets.names=["nope"]', "setting datasets.names: unknown data set 'nope'"),
+        ('pruning.baselines=["foo"]', "setting pruning.baselines: unknown ['foo']"),
+        ("pruning.threshold=-5", "setting pruning.threshold: must be >= 0"),
+    ],
+)
+def test_values_a_stage_would_refuse_are_refused_when_settings_load(setting, message) -> None:
+    # before, the demo trained for minutes and failed in the stage, and --resume could not mend it
+    with pytest.raises(ValueError, match=re.escape(message)):
+        resolve_config(None, [setting])
+
+
+def test_a_folder_is_no_settings_file(tmp_path) -> None:
+    with pytest.raises(ValueError, match="is a folder; give a settings file"):
+        resolve_config(tmp_path, [])

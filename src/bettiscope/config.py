@@ -122,7 +122,14 @@ class DatasetsSettings:
     plot_points: int = 5000
 
     def __post_init__(self) -> None:
+        from bettiscope.datasets.registry import get_spec
+
         _check(self.plot_points >= 1, "datasets.plot_points", "must be >= 1.")
+        for name in self.names:
+            try:
+                get_spec(name)
+            except ValueError as error:
+                raise ValueError(f"setting datasets.names: {error}") from None
 
 
 @dataclass
@@ -230,6 +237,19 @@ class PruningSettings:
             self.finetune_epochs >= 0,
             "pruning.finetune_epochs",
             f"must be >= 0; got {self.finetune_epochs}.",
+        )
+        _check(
+            self.threshold is None or self.threshold >= 0,
+            "pruning.threshold",
+            f"must be >= 0; got {self.threshold}.",
+        )
+        from bettiscope.pruning.flow import BASELINES  # torch: loaded only with these settings
+
+        unknown = [b for b in self.baselines if b not in ("all", "none", *BASELINES)]
+        _check(
+            not unknown,
+            "pruning.baselines",
+            f"unknown {unknown}; use 'all', 'none' or names from {', '.join(BASELINES)}.",
         )
 
 
@@ -469,6 +489,8 @@ def load_config(path: str | os.PathLike[str], cls: type[C] = DemoConfig) -> C:  
         Missing or unparsable file (with the parser's line), unknown keys, wrong types.
     """
     file = Path(path)
+    if file.is_dir():
+        raise ValueError(f"{file}: is a folder; give a settings file (.toml, .yaml or .yml).")
     if not file.is_file():
         raise ValueError(f"{file}: no such settings file.")
     suffix = file.suffix.lower()

@@ -936,8 +936,13 @@ class StageSpec:
     """One stage of the main job."""
 
     key: str
+    #: may name settings, e.g. "{config.pruning.dataset}"; see :meth:`title_for`
     title: str
     run: Callable[[RunContext], dict[str, Any]]
+
+    def title_for(self, config: DemoConfig) -> str:
+        """The title with this run's settings filled in."""
+        return self.title.format(config=config)
 
 
 STAGES: tuple[StageSpec, ...] = (
@@ -947,7 +952,9 @@ STAGES: tuple[StageSpec, ...] = (
     ),
     StageSpec("compare", "2 \u00b7 Activation comparison (demo size)", stage_compare),
     StageSpec("trace", "3 \u00b7 Betti numbers per layer during training", stage_trace),
-    StageSpec("pruning", "4 \u00b7 Pruning a CNN trained on digits", stage_pruning),
+    StageSpec(
+        "pruning", "4 \u00b7 Pruning a CNN trained on {config.pruning.dataset}", stage_pruning
+    ),
 )
 
 
@@ -1001,6 +1008,8 @@ def _open_run(
         results = read_json(run_dir / "results.json")
         results["config"] = config_to_dict(saved)
         return saved, results
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"{run_dir}: is a file; --out needs a folder (created if missing).")
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ValueError(
             f"{run_dir}: folder is not empty; choose a new --out, or continue that run with "
@@ -1075,7 +1084,7 @@ def run_demo(
             if previous.get("status") == "done":
                 continue
             stages[spec.key] = {
-                "title": spec.title,
+                "title": spec.title_for(config),
                 "status": "pending" if enabled else "skipped",
                 "seconds": previous.get("seconds", 0.0),
             }
@@ -1124,7 +1133,11 @@ def _set_torch_threads(threads: int | None) -> int | None:
 def _run_stage(spec: StageSpec, ctx: RunContext, results: dict[str, Any]) -> None:
     stages = results["stages"]
     before = stages[spec.key].get("seconds", 0.0)
-    stages[spec.key] = {"title": spec.title, "status": "running", "seconds": before}
+    stages[spec.key] = {
+        "title": spec.title_for(ctx.config),
+        "status": "running",
+        "seconds": before,
+    }
     log.info("stage %s: start", spec.key)
     started = time.perf_counter()
     try:
@@ -1165,7 +1178,7 @@ def _run_stage(spec: StageSpec, ctx: RunContext, results: dict[str, Any]) -> Non
             "reason": f"{type(error).__name__}: {error}  (traceback in demo.log)",
         }
     outcome.setdefault("status", "done")
-    outcome["title"] = spec.title
+    outcome["title"] = spec.title_for(ctx.config)
     outcome["seconds"] = before + time.perf_counter() - started
     stages[spec.key] = outcome
     log.info("stage %s: %s in %.1f s", spec.key, outcome["status"], outcome["seconds"])

@@ -338,6 +338,8 @@ def render_report(
         ``run_dir`` is not a run folder (no readable ``results.json``).
     """
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise ValueError(f"{run_dir}: is a file; give the run folder (the demo's --out).")
     if not run_dir.is_dir():
         raise ValueError(f"{run_dir}: no such run folder.")
     results_path = run_dir / "results.json"

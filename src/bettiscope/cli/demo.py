@@ -90,6 +90,7 @@ def demo(
                 f"[yellow]interrupted[/]: finished work is saved; continue with "
                 f"[bold]bettiscope demo --resume {run_dir}[/]",
                 highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(code=130) from None
         except JobError as error:
@@ -118,6 +119,7 @@ def _summary(results: dict, run_dir: Path) -> None:
     if failed:
         fail(
             f"stage(s) {', '.join(failed)} failed (details in {run_dir / 'demo.log'}); "
-            f"fix and continue with bettiscope demo --resume {run_dir}",
+            f"fix the cause (settings: {run_dir / 'config.yaml'}) and continue with "
+            f"bettiscope demo --resume {run_dir}",
             code=1,
         )

@@ -11,7 +11,14 @@ import typer
 from rich import box
 from rich.table import Table
 
-from bettiscope.cli._common import err_console, fail, make_progress, out_console, user_errors
+from bettiscope.cli._common import (
+    err_console,
+    fail,
+    make_progress,
+    out_console,
+    resume_on_interrupt,
+    user_errors,
+)
 from bettiscope.pruning.flow import BASELINES, PruneConfig, load_task, run_pruning
 from bettiscope.pruning.report import table_rows
 from bettiscope.pruning.scoring import NUMBERS, WHERE, BettiConfig
@@ -72,7 +79,7 @@ def prune(
     ] = None,
     ratio: Annotated[
         float | None,
-        typer.Option(min=0, max=1, help="Instead: remove this fraction by Betti score."),
+        typer.Option(help="Instead: remove this fraction (in [0, 1)) by Betti score."),
     ] = None,
     scope: Annotated[Scope, typer.Option(help="--ratio per layer or global.")] = Scope.layer,
     min_keep: Annotated[int, typer.Option(min=1, help="Filters always kept per layer.")] = 1,
@@ -86,7 +93,7 @@ def prune(
     ] = "all",
     metric: Annotated[Metric, typer.Option(help="Betti metric.")] = Metric.euclidean,
     scale: Annotated[
-        float, typer.Option(min=0, help="Scale: RMS pairwise distances (euclidean) or hops.")
+        float, typer.Option(help="Scale > 0: RMS pairwise distances (euclidean) or hops.")
     ] = 0.4,
     absolute: Annotated[
         bool, typer.Option("--absolute", help="Euclidean scale in the maps' own units.")
@@ -120,6 +127,8 @@ def prune(
     """
     if threshold is not None and ratio is not None:
         fail("give either --threshold or --ratio, not both.")
+    if ratio is None and scope.value != "layer":
+        fail("--scope applies to --ratio; a --threshold is the same for every layer.")
     torch.set_num_threads(threads)
     with user_errors():
         betti = BettiConfig(
@@ -152,7 +161,22 @@ def prune(
                 "loader's defaults (seed 0), so the test split may not be the held-out one.",
                 highlight=False,
             )
-        with make_progress() as bar:
+        n_train = len(data.train[0])
+        if samples > n_train:
+            err_console.print(
+                f"[yellow]warning:[/] --samples {samples} is more than the {n_train} training "
+                f"images; all {n_train} are scored.",
+                highlight=False,
+            )
+        n_scored = min(samples, n_train)
+        if cfg.threshold is not None and betti.number == "b0" and cfg.threshold >= n_scored:
+            err_console.print(
+                f"[yellow]warning:[/] a filter's b0 is at most the {n_scored} images scored, so "
+                f"--threshold {cfg.threshold:g} removes nothing; lower it or use --ratio.",
+                highlight=False,
+            )
+        advice = f"finished steps are kept in {out}; run the same command to resume."
+        with resume_on_interrupt(advice), make_progress() as bar:
             task = bar.add_task("pruning", total=None)
 
             def progress(stage: str, done: int, total: int) -> None:

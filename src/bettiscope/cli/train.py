@@ -18,6 +18,7 @@ from bettiscope.cli._common import (
     make_progress,
     out_console,
     progress_callback,
+    resume_on_interrupt,
     user_errors,
 )
 from bettiscope.image_study import ImageTrainConfig, run_train
@@ -116,7 +117,12 @@ def train_command(
     with user_errors():
         get_activation(activation)  # an unknown name fails before the data is read
         cfg = ImageTrainConfig(**cfg_kwargs)
-        with make_progress() as bar, warnings.catch_warnings(record=True) as caught:
+        advice = f"the last checkpoint is kept in {out}; run the same command to resume."
+        with (
+            resume_on_interrupt(advice),
+            make_progress() as bar,
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always")
             metrics = run_train(cfg, out, progress=progress_callback(bar))
     for warning in caught:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -527,7 +528,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         payload = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for truncated/foreign files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()  # no terminal colour codes
+        if "Weights only load failed" in text:
+            raise DataFileError(
+                f"{file}: not a bettiscope model file: it holds Python objects besides weights "
+                "(a training checkpoint? `bettiscope train` writes the model as DIR/model.pt); "
+                "not loaded, since unpickling such objects can run code."
+            ) from None
+        reason = text.splitlines()[0] if text else type(error).__name__
         raise DataFileError(
             f"{file}: not a readable model file (truncated, corrupt or not written by "
             f"bettiscope save_model): {reason[:200]}"
@@ -606,6 +614,16 @@ def load_model(
         raise DataFileError(
             f"{file}: weights do not match the stored config ({'; '.join(parts)}); the file is "
             "inconsistent, e.g. a pruned model saved with the unpruned config."
+        )
+    bad = [
+        k
+        for k, v in state.items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(v.isfinite().all())
+    ]
+    if bad:
+        raise DataFileError(
+            f"{file}: the weights hold NaN or infinity ({', '.join(bad[:3])}); the model "
+            "diverged or the file was damaged. Use an earlier checkpoint or train again."
         )
     model.load_state_dict(state)
     model.extra = payload.get("extra") or {}

@@ -14,7 +14,7 @@ Methods (all but ``betti`` are sized from the Betti rule's plan):
 ``betti``          the rule: every filter with score > threshold (or the top ``ratio``)
 ``random``         random filters, the Betti rule's count in every layer
 ``l1``             L1-norm (smallest), the Betti rule's *total* spread uniformly over layers
-                   (Li et al.'s uniform budget); with ``ratio``, the same ratio per layer
+                   (Li et al.'s uniform budget); with ``ratio``, the same ratio and ``scope``
 ``hrank``          HRank (lowest mean rank), sized like ``l1``
 ``l1-matched``     L1-norm, the Betti rule's count in every layer (matched-count control)
 ``hrank-matched``  HRank, the Betti rule's count in every layer (matched-count control)
@@ -64,6 +64,7 @@ from bettiscope.pruning.selection import (
 from bettiscope.storage import (
     atomic_write_json,
     atomic_write_text,
+    check_out_folder,
     environment_info,
     read_json,
     to_jsonable,
@@ -462,6 +463,29 @@ def _measure_pruned(
     return entry
 
 
+def _check_model_and_data(model: CNN, data: Any) -> None:
+    """Refuse what would make every score and accuracy meaningless, before any work."""
+    broken = [
+        name
+        for name, tensor in model.state_dict().items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+    if broken:
+        raise ValueError(
+            f"run_pruning: the model's weights hold NaN or infinity ({', '.join(broken[:3])}); "
+            "the model diverged or was damaged. Use an earlier checkpoint or train again."
+        )
+    cfg = model.config
+    wanted = (cfg.in_channels, cfg.input_size, cfg.input_size)
+    for split in ("train", "test"):
+        shape = tuple(getattr(data, split)[0].shape[1:])
+        if shape != wanted:
+            raise ValueError(
+                f"run_pruning: the {split} images are {shape} (channels, height, width) but the "
+                f"model was built for {wanted}; prune it on the data it was trained on."
+            )
+
+
 def run_pruning(
     model: CNN,
     data: Any,
@@ -513,8 +537,9 @@ def run_pruning(
             "run_pruning: the model must be a bettiscope CNN (bettiscope.models.cnn), so the "
             "pruned model can be saved portably; load it with load_model."
         )
+    _check_model_and_data(model, data)
     report = progress or (lambda stage, done, total: None)
-    out = Path(out_dir)
+    out = check_out_folder(out_dir, "pruning run")
     state = out / "state"
     torch.manual_seed(cfg.seed)
     model = copy.deepcopy(model).to("cpu").eval()

@@ -75,7 +75,14 @@ def _check_plan(
                 f"prune_filters: {name!r} is not one of the model's prunable conv layers "
                 f"({sorted(prunable)}); its channels are coupled to another layer's."
             )
-        idxs = [int(i) for i in np.asarray(indices, dtype=np.int64).ravel()]
+        given = np.asarray(indices).ravel()
+        fractional = not np.issubdtype(given.dtype, np.number) or np.any(given != np.round(given))
+        if given.size and not np.issubdtype(given.dtype, np.integer) and fractional:
+            raise ValueError(
+                f"prune_filters: layer {name!r}: filter indices must be integers; "
+                f"got {given[:5].tolist()}."
+            )
+        idxs = [int(i) for i in given.astype(np.int64)]
         if not idxs:
             continue
         if len(set(idxs)) != len(idxs):

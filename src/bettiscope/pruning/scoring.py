@@ -217,13 +217,20 @@ def _check_layers(model: nn.Module, layers: Layers | None, caller: str) -> list[
 def _check_images(images: Any, caller: str) -> torch.Tensor:
     if images is None:
         raise ValueError(f"{caller}: this scorer needs images (a tensor N x C x H x W).")
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
+    if not isinstance(images, torch.Tensor):
         raise ValueError(
-            f"{caller}: images must be a float tensor of shape (N, C, H, W); got {shape}."
+            f"{caller}: images must be a torch tensor (N, C, H, W); got {type(images).__name__} "
+            "(convert with torch.as_tensor(images, dtype=torch.float32))."
+        )
+    if images.ndim != 4:
+        raise ValueError(
+            f"{caller}: images must be a float tensor of shape (N, C, H, W); got "
+            f"{tuple(images.shape)}."
         )
     if len(images) < 2:
         raise ValueError(f"{caller}: need at least 2 images to score filters; got {len(images)}.")
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError(f"{caller}: images contain NaN or infinity.")
     return images
 
 
@@ -304,6 +311,15 @@ def capture_maps(
         device = next(model.parameters()).device
     was_training = model.training
     model.eval()
+    try:  # two images first: a shape mismatch as one clear line, not from deep inside a conv
+        with torch.no_grad():
+            model(images[:2].to(device))
+    except RuntimeError as error:
+        model.train(was_training)
+        raise ValueError(
+            f"{caller}: the model does not take these images (shape {tuple(images.shape[1:])} "
+            f"each): {' '.join(str(error).split())}"
+        ) from None
     targets = dict(chosen)
     if where == "activation":
         targets = _activation_after(model, chosen, images[:2].to(device))
@@ -546,6 +562,12 @@ class BettiScorer:
         started = time.perf_counter()
         chosen = _check_layers(model, layers, "BettiScorer")
         images = _check_images(images, "BettiScorer")
+        if cfg.k is not None and cfg.k >= len(images):
+            # each filter's cloud has one point per image: too few for a kNN graph of k
+            raise ValueError(
+                f"BettiScorer: k={cfg.k} must be smaller than the number of images "
+                f"({len(images)}); use more images (--samples) or a smaller k."
+            )
         maps = capture_maps(model, images, chosen, where=cfg.where, batch_size=cfg.batch_size)
         options = {
             "metric": cfg.metric,

@@ -211,7 +211,17 @@ def select_count(
         )
     plan: Plan = {}
     for layer, layer_scores in values.items():
-        n = int(wanted.get(layer, 0))
+        count = wanted.get(layer, 0)
+        if isinstance(count, bool) or not float(count).is_integer():
+            raise ValueError(
+                f"{caller}: the count for layer {layer!r} must be an integer; got {count!r}."
+            )
+        n = int(count)
+        if min_keep > len(layer_scores):
+            raise ValueError(
+                f"{caller}: min_keep={min_keep} is more than the {len(layer_scores)} filters of "
+                f"layer {layer!r}; lower min_keep."
+            )
         if n < 0 or n > len(layer_scores) - min_keep:
             raise ValueError(
                 f"{caller}: cannot remove {n} of the {len(layer_scores)} filters of layer "

@@ -112,6 +112,31 @@ def test_plot_errors(tmp_path):
     assert result.exit_code == 2 and "--out must end in .png" in result.stderr
 
 
+@pytest.mark.parametrize("suffix", [".pt", ".npy", ""])
+def test_plot_names_the_files_it_reads(tmp_path, suffix):
+    # the message listed .npy, which holds no labels, while the help said .npz or .csv
+    file = tmp_path / f"points{suffix}"
+    np.save(tmp_path / "points.npy", np.zeros((10, 2)))
+    if suffix != ".npy":
+        file.write_bytes(b"")
+    result = invoke("data", "plot", str(file), "--out", str(tmp_path / "a.png"))
+    assert result.exit_code == 2
+    error = " ".join(result.stderr.split())
+    assert "give a labelled .npz (from `data make`) or .csv / .txt file" in error
+    assert ("no suffix" if not suffix else repr(suffix)) in error
+    help_text = " ".join(invoke("data", "plot", "--help").stdout.replace("│", " ").split())
+    assert "Labelled .npz (from `data make`: arrays X and y) or .csv / .txt file" in help_text
+    assert ".npy" not in help_text
+
+
+def test_plot_reads_a_txt_file_like_csv(tmp_path):
+    text = tmp_path / "points.txt"
+    text.write_text("0,0,0\n1,1,1\n0,1,0\n1,0,1\n")
+    result = invoke("data", "plot", str(text), "--out", str(tmp_path / "a.png"))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "a.png").is_file()
+
+
 @pytest.mark.parametrize(
     ("name", "param", "truth"),
     [

@@ -261,12 +261,10 @@ def test_datasets_stage_tiny(tmp_path) -> None:
     assert (run / "jobs" / "datasets" / "disks-grid.json").exists()
 
 
-def test_datasets_stage_unknown_name_fails_clearly(tmp_path) -> None:
-    pytest.importorskip("bettiscope.datasets.registry")
-    cfg = _stage_only("datasets", "datasets.names=D-IV")
-    stage = run_demo(tmp_path / "run", cfg)["stages"]["datasets"]
-    assert stage["status"] == "failed"
-    assert "unknown data set 'D-IV'" in stage["reason"]
+def test_datasets_stage_unknown_name_is_refused_with_the_settings() -> None:
+    # refused when the settings load, not minutes later in the stage (--resume could not mend it)
+    with pytest.raises(ValueError, match="setting datasets.names: unknown data set 'D-IV'"):
+        _stage_only("datasets", "datasets.names=D-IV")
 
 
 def test_missing_module_is_reported_not_faked(tmp_path, monkeypatch) -> None:

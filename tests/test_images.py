@@ -195,6 +195,32 @@ class TestFashionMnist:
         with pytest.raises(DataFileError, match="label 12 is out of range"):
             read_fashion_mnist(tmp_path)
 
+    @pytest.mark.parametrize(("prefix", "shape"), [("train", (40, 32, 32)), ("t10k", (20, 20, 20))])
+    def test_refuses_images_that_are_not_28x28(self, tmp_path, prefix, shape):
+        # 32x32 everywhere trained as 1x32x32; 28x28 train with 20x20 test was accepted too
+        make_fashion(tmp_path)
+        if prefix == "train":
+            write_gz(tmp_path / "t10k-images-idx3-ubyte.gz", idx_bytes(np.zeros((20, 32, 32))))
+        write_gz(tmp_path / f"{prefix}-images-idx3-ubyte.gz", idx_bytes(np.zeros(shape)))
+        side = f"{shape[1]}x{shape[2]}"
+        match = rf"{prefix}-images-idx3-ubyte\.gz: images are {side}; Fashion-MNIST's are 28x28"
+        with pytest.raises(DataFileError, match=match):
+            load_image_dataset("fashion-mnist", data_dir=tmp_path)
+
+    def test_train_and_test_shapes_must_agree(self):
+        raw = images_module._Raw(
+            images=np.zeros((4, 1, 28, 28), np.uint8),
+            labels=np.zeros(4, np.int64),
+            class_names=["a"],
+            test_images=np.zeros((2, 1, 20, 20), np.uint8),
+            test_labels=np.zeros(2, np.int64),
+        )
+        match = r"t\.gz: test images have shape \(1, 20, 20\) but the training images \(a\.gz\)"
+        with pytest.raises(DataFileError, match=match):
+            images_module._check_split_shapes(raw, "a.gz", "t.gz")
+        raw.test_images = np.zeros((2, 1, 28, 28), np.uint8)
+        images_module._check_split_shapes(raw, "a.gz", "t.gz")  # same shape: fine
+
     def test_limit_keeps_test_proportion(self, tmp_path):
         make_fashion(tmp_path, n_train=60, n_test=30)
         ds = load_image_dataset("fashion-mnist", data_dir=tmp_path, limit=30, val_fraction=0.2)

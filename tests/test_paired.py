@@ -369,3 +369,101 @@ def test_an_arm_can_read_the_runs_at_relu_tuned_rate(tmp_path) -> None:
         paired_speedup(folder, "relu", folder, "proposed@tuning", resamples=200)
     with pytest.raises(ValueError, match="no runs at ReLU's tuned rate of 'relu'; it has proposed"):
         paired_speedup(folder, "proposed", folder, "relu@relu_lr", resamples=200)
+
+
+def test_speedup_plot_keeps_a_json_file_it_did_not_write(tmp_path) -> None:
+    from bettiscope.paired import SPEEDUP_PLOT_FORMAT
+
+    _plot_folders(tmp_path)
+    settings = tmp_path / "plot.toml"
+    settings.write_text(
+        '[[rows]]\nlabel = "finite"\nbaseline = ["runs/slower:relu"]\n'
+        'other = ["runs/fast:proposed"]\n'
+    )
+    # e.g. a demo run's results.json beside a figure named results.png
+    foreign = tmp_path / "results.json"
+    foreign.write_text('{"config": {}, "runs": []}\n')
+    args = ["speedup-plot", str(settings), "--out", str(tmp_path / "results.png")]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2, refused.output
+    message = " ".join(refused.stderr.split())
+    assert "results.json exists and is not an earlier speed-up plot's numbers file" in message
+    assert "Give --out another name" in message
+    assert foreign.read_text() == '{"config": {}, "runs": []}\n'
+    assert not (tmp_path / "results.png").exists()  # refused before drawing
+    for text in ("not json", "[1, 2]"):
+        foreign.write_text(text)
+        assert runner.invoke(app, args).exit_code == 2 and foreign.read_text() == text
+    # its own numbers, marked, are replaced by the next run
+    figure = tmp_path / "forest.png"
+    first = runner.invoke(app, ["speedup-plot", str(settings), "--out", str(figure)])
+    assert first.exit_code == 0, first.output
+    written = json.loads(figure.with_suffix(".json").read_text())
+    assert written["format"] == SPEEDUP_PLOT_FORMAT
+    again = runner.invoke(app, ["speedup-plot", str(settings), "--out", str(figure)])
+    assert again.exit_code == 0, again.output
+    # numbers written before the marker existed (settings, plot, rows) are its own too
+    del written["format"], written["not_drawn"]
+    figure.with_suffix(".json").write_text(json.dumps(written))
+    legacy = runner.invoke(app, ["speedup-plot", str(settings), "--out", str(figure)])
+    assert legacy.exit_code == 0, legacy.output
+    assert json.loads(figure.with_suffix(".json").read_text())["format"] == SPEEDUP_PLOT_FORMAT
+    (tmp_path / "folder.json").mkdir()
+    blocked = runner.invoke(
+        app, ["speedup-plot", str(settings), "--out", str(tmp_path / "folder.svg")]
+    )
+    assert blocked.exit_code == 2 and "folder.json exists" in " ".join(blocked.stderr.split())
+    wrong = runner.invoke(app, ["speedup-plot", str(settings), "--out", str(tmp_path / "f.jpg")])
+    assert wrong.exit_code == 2 and ".png, .svg or .pdf" in wrong.stderr
+
+
+def test_speedup_plot_help_shows_the_brackets() -> None:
+    result = runner.invoke(app, ["speedup-plot", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    # Rich markup took these for style tags and dropped them
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert "claim = [low, high], and [[rows]] tables with label" in text
+    assert "\\[" not in text
+
+
+def test_skip_missing_names_a_missing_folder_once(tmp_path) -> None:
+    from bettiscope.paired import SpeedupPlot, SpeedupRow, missing_rows
+
+    _plot_folders(tmp_path)
+    rows = [
+        SpeedupRow("same", ["gone/x:relu"], ["gone/x:proposed"]),
+        SpeedupRow(
+            "two", ["gone/b:relu", "gone/a:relu"], ["gone/a:proposed", "runs/fast:proposed"]
+        ),
+    ]
+    missing = missing_rows(SpeedupPlot(rows=rows), base_dir=tmp_path)
+    assert [row["missing"] for row in missing] == [["gone/x"], ["gone/b", "gone/a"]]
+    settings = tmp_path / "plot.toml"
+    settings.write_text(
+        '[[rows]]\nlabel = "kept"\nbaseline = ["runs/slower:relu"]\n'
+        'other = ["runs/fast:proposed"]\n'
+        '[[rows]]\nlabel = "lost"\nbaseline = ["gone/x:relu"]\nother = ["gone/x:proposed"]\n'
+    )
+    args = ["speedup-plot", str(settings), "--out", str(tmp_path / "f.png"), "--skip-missing"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "row 2 ('lost') left out, not found: gone/x" in text and text.count("gone/x") == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        ("train", "Epochs to the training-accuracy target"),
+        ("val", "Epochs to the held-out target"),
+        ("both", "Epochs to both targets (training and held-out)"),
+    ],
+)
+def test_speedup_title_names_the_target(tmp_path, target, words) -> None:
+    a = _folder(tmp_path / "a", "relu", {0: 10, 1: 20, 2: 30}, target_val_acc=0.9)
+    b = _folder(tmp_path / "b", "proposed", {0: 5, 1: 10, 2: 15}, target_val_acc=0.9)
+    args = ["speedup", "--baseline", f"{a}:relu", "--other", f"{b}:proposed", "--target", target]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # a narrow table wraps its title
+    assert words in text and "the both target" not in text

@@ -356,6 +356,53 @@ class SpeedupPlot:
     claim: list[float] = field(default_factory=lambda: [1.5, 2.0])
 
 
+#: The ``format`` of the numbers file :func:`speedup_plot_numbers` names; it marks the file as
+#: one ``speedup-plot`` wrote, which a later run may overwrite.
+SPEEDUP_PLOT_FORMAT = "bettiscope-speedup-plot"
+
+
+def _is_speedup_plot_numbers(path: Path) -> bool:
+    """Whether ``path`` holds the numbers of an earlier ``speedup-plot`` (safe to overwrite)."""
+    try:
+        payload = read_json(path)
+    except ValueError:
+        return False  # not JSON: someone else's file
+    if not isinstance(payload, dict):
+        return False
+    if payload.get("format") == SPEEDUP_PLOT_FORMAT:
+        return True
+    # written before the marker (e.g. docs/figures/study/*.json): settings, plot and rows
+    return (
+        {"settings", "plot", "rows"} <= payload.keys()
+        and isinstance(payload["plot"], dict)
+        and isinstance(payload["rows"], list)
+        and "rows" in payload["plot"]
+    )
+
+
+def speedup_plot_numbers(figure: str | Path) -> Path:
+    """The JSON file beside ``figure`` that ``speedup-plot`` writes its numbers to.
+
+    Called before drawing, so a refused run leaves no figure without its numbers.
+
+    Raises
+    ------
+    ValueError
+        ``figure`` is not .png, .svg or .pdf, or the JSON file exists and is not the numbers
+        of an earlier speed-up plot (e.g. a comparison's ``results.json``): it is not replaced.
+    """
+    figure = Path(figure)
+    if figure.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"speedup plot: the figure must be .png, .svg or .pdf; got {figure}.")
+    numbers = figure.with_suffix(".json")
+    if numbers.is_dir() or (numbers.exists() and not _is_speedup_plot_numbers(numbers)):
+        raise ValueError(
+            f"speedup plot: {numbers} exists and is not an earlier speed-up plot's numbers file; "
+            "the numbers would replace it. Give --out another name, or move that file."
+        )
+    return numbers
+
+
 def missing_rows(plot: SpeedupPlot, *, base_dir: str | Path = ".") -> list[dict[str, Any]]:
     """The rows of ``plot`` that name a folder or archive absent under ``base_dir``, in order:
     ``[{"row": number from 1, "label", "missing": [paths]}]`` (empty when all can be read).
@@ -367,15 +414,15 @@ def missing_rows(plot: SpeedupPlot, *, base_dir: str | Path = ".") -> list[dict[
     base = Path(base_dir)
     missing = []
     for number, row in enumerate(plot.rows, start=1):
-        paths = []
+        paths: dict[str, None] = {}  # ordered set: both arms often name the same folder
         for arm in (row.baseline, row.other):
             try:
                 folders, _ = split_arms(arm)
             except ValueError:
                 continue  # speedup_rows says what is wrong with it
-            paths += [str(folder) for folder in folders if not (base / folder).exists()]
+            paths |= dict.fromkeys(str(f) for f in folders if not (base / f).exists())
         if paths:
-            missing.append({"row": number, "label": row.label, "missing": paths})
+            missing.append({"row": number, "label": row.label, "missing": list(paths)})
     return missing
 
 

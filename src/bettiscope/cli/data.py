@@ -26,6 +26,10 @@ app = typer.Typer(
 )
 
 
+#: What `data plot` reads: the point-cloud files that carry class labels.
+PLOT_SUFFIXES = (".npz", ".csv", ".txt")
+
+
 def _format_betti(true_betti: dict[int, tuple[int, ...]]) -> str:
     return " / ".join(f"{label}: {tuple(b)}" for label, b in true_betti.items())
 
@@ -116,7 +120,13 @@ def make(
 
 @app.command("plot")
 def plot(
-    file: Annotated[Path, typer.Argument(help="Labelled .npz (from `data make`) or .csv file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Labelled .npz (from `data make`: arrays X and y) or .csv / .txt file (labels in "
+            "the last column)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Image file (.png, .pdf, .svg).")],
     max_points: Annotated[
         int, typer.Option(help="Plot a random subset of at most this many points.")
@@ -126,6 +136,12 @@ def plot(
     with user_errors():
         if out.suffix.lower() not in (".png", ".pdf", ".svg"):
             fail(f"--out must end in .png, .pdf or .svg; got {str(out)!r}.")
+        # the loader also reads .npy, which has no labels to colour by: say so up front
+        if file.suffix.lower() not in PLOT_SUFFIXES:
+            fail(
+                f"{file}: give a labelled .npz (from `data make`) or .csv / .txt file (labels in "
+                f"the last column); got {repr(file.suffix) if file.suffix else 'no suffix'}."
+            )
         data = load_dataset(file)
         plot_dataset(data, out, max_points=max_points)
     out_console.print(f"wrote {out}", highlight=False)

@@ -12,6 +12,13 @@ from rich.table import Table
 
 from bettiscope.cli._common import out_console, user_errors
 
+#: --target -> what the table's title says the epochs reach ("the both target" read badly).
+TARGET_WORDS = {
+    "train": "the training-accuracy target",
+    "val": "the held-out target",
+    "both": "both targets (training and held-out)",
+}
+
 
 def _arms(values: list[str], option: str) -> tuple[list[Path], str]:
     """['runs/a:relu', 'runs/b:relu'] -> ([runs/a, runs/b], 'relu'); one activation per arm."""
@@ -65,8 +72,8 @@ def speedup(
         typer.echo(json.dumps(to_jsonable(result)))
         return
     table = Table(
-        title=f"Epochs to the {target} target, {len(result['seeds'])} paired seeds, budget "
-        f"{result['budget']}",
+        title=f"Epochs to {TARGET_WORDS.get(target, target)}, {len(result['seeds'])} paired "
+        f"seeds, budget {result['budget']}",
         caption="speed-up = median epochs (baseline) / median epochs (other); 95% paired "
         "bootstrap interval; paired Wilcoxon p",
     )
@@ -133,14 +140,18 @@ def speedup_plot(
     settings: Annotated[
         Path,
         typer.Argument(
-            help="TOML or YAML file: title, claim = [low, high], and [[rows]] tables with "
+            # backslashes: Typer renders help as Rich markup, which drops "[low, high]" as a tag
+            help="TOML or YAML file: title, claim = \\[low, high], and \\[\\[rows]] tables with "
             'label, baseline = ["FOLDER:ACTIVATION", ...], other = [...], target. Folders are '
             "relative to this file."
         ),
     ],
     out: Annotated[
         Path,
-        typer.Option(help="Figure file (.png, .svg, .pdf); the numbers go beside it as .json."),
+        typer.Option(
+            help="Figure file (.png, .svg, .pdf); the numbers go beside it as .json (an existing "
+            ".json that speedup-plot did not write is not replaced)."
+        ),
     ],
     skip_missing: Annotated[
         bool,
@@ -154,11 +165,20 @@ def speedup_plot(
     from dataclasses import replace
 
     from bettiscope.config import config_to_dict, load_config
-    from bettiscope.paired import SpeedupPlot, missing_rows, plot_speedups, speedup_rows
+    from bettiscope.paired import (
+        SPEEDUP_PLOT_FORMAT,
+        SpeedupPlot,
+        missing_rows,
+        plot_speedups,
+        speedup_plot_numbers,
+        speedup_rows,
+    )
     from bettiscope.statistics import format_interval
     from bettiscope.storage import atomic_write_json
 
     with user_errors():
+        # first: a results.json of another command beside the figure must not be replaced
+        numbers_path = speedup_plot_numbers(out)
         plot = load_config(settings, SpeedupPlot)
         missing = missing_rows(plot, base_dir=settings.parent) if skip_missing else []
         for row in missing:
@@ -182,8 +202,9 @@ def speedup_plot(
             not_drawn=[row["label"] for row in missing],
         )
         numbers = atomic_write_json(
-            out.with_suffix(".json"),
+            numbers_path,
             {
+                "format": SPEEDUP_PLOT_FORMAT,
                 "settings": str(settings),
                 "plot": config_to_dict(plot),
                 "rows": results,

@@ -333,6 +333,12 @@ def read_fashion_mnist(data_dir: str | os.PathLike[str]) -> _Raw:
                 raise _missing(f"Fashion-MNIST file {stem}.gz", root, folders[:2], "fashion-mnist")
         assert image_file is not None and label_file is not None  # for type checkers
         images = read_idx(image_file, expect_ndim=3)
+        # other sizes would train (as 1xHxW) and give a model that fits no real Fashion-MNIST
+        if images.shape[1:] != (28, 28):
+            raise DataFileError(
+                f"{image_file}: images are {images.shape[1]}x{images.shape[2]}; Fashion-MNIST's "
+                "are 28x28. Not Fashion-MNIST or corrupt: download the files again."
+            )
         labels = read_idx(label_file, expect_ndim=1)
         if len(images) != len(labels):
             raise DataFileError(
@@ -345,13 +351,29 @@ def read_fashion_mnist(data_dir: str | os.PathLike[str]) -> _Raw:
             )
         arrays[split] = (images[:, None, :, :], labels.astype(np.int64))  # (N, 1, 28, 28)
         files[split] = [str(image_file), str(label_file)]
-    return _Raw(
+    raw = _Raw(
         images=arrays["train"][0],
         labels=arrays["train"][1],
         class_names=list(FASHION_CLASSES),
         test_images=arrays["test"][0],
         test_labels=arrays["test"][1],
         source={"files": files},
+    )
+    _check_split_shapes(raw, files["train"][0], files["test"][0])
+    return raw
+
+
+def _check_split_shapes(raw: _Raw, train_where: str, test_where: str) -> None:
+    """Train and official test images of one shape, or a DataFileError naming both sources.
+
+    A model built for the training images cannot evaluate test images of another size.
+    """
+    if raw.test_images is None or raw.test_images.shape[1:] == raw.images.shape[1:]:
+        return
+    raise DataFileError(
+        f"{test_where}: test images have shape {raw.test_images.shape[1:]} but the training "
+        f"images ({train_where}) have {raw.images.shape[1:]}; both splits must come from the "
+        "same data set."
     )
 
 
@@ -471,7 +493,7 @@ def read_cifar10(data_dir: str | os.PathLike[str]) -> _Raw:
             "CIFAR-10 (cifar-10-batches-py/ or cifar-10-python.tar.gz)", root, [root], "cifar10"
         )
     train = [batches[name] for name in _CIFAR_TRAIN]
-    return _Raw(
+    raw = _Raw(
         images=np.concatenate([b[0] for b in train]),
         labels=np.concatenate([b[1] for b in train]),
         class_names=label_names,
@@ -479,6 +501,10 @@ def read_cifar10(data_dir: str | os.PathLike[str]) -> _Raw:
         test_labels=batches[_CIFAR_TEST][1],
         source=source,
     )
+    # every batch is (N, 3072) -> 3x32x32 already; kept so a change there cannot slip through
+    where = str(source.get("folder") or source.get("archive"))
+    _check_split_shapes(raw, f"{where} {', '.join(_CIFAR_TRAIN)}", f"{where} {_CIFAR_TEST}")
+    return raw
 
 
 # --------------------------------------------------------------------------------------------

@@ -161,7 +161,8 @@ def _format_number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """Seconds as a short readable span: 45 s, 12.5 min, 3.4 h."""
     if seconds < 60:
         return f"{seconds:.0f} s"
     if seconds < 3600:
@@ -222,7 +223,7 @@ def _stage(key: str, stage: dict[str, Any], run_dir: Path) -> str:
     title = stage.get("title", key)
     label = STATUS_LABELS.get(status, status)
     seconds = stage.get("seconds")
-    timing = f' <span class="note">{_duration(seconds)}</span>' if seconds else ""
+    timing = f' <span class="note">{format_duration(seconds)}</span>' if seconds else ""
     parts = [
         f'<h2 id="{_e(key)}">{_e(title)}<span class="badge s-{_e(status)}">{_e(label)}</span>'
         f"{timing}</h2>"
@@ -282,7 +283,7 @@ def render_html(results: dict[str, Any], run_dir: str | os.PathLike[str]) -> str
     seconds = results.get("seconds")
     sub = f"Run folder <code>{_e(run_dir.name)}</code>, started {_e(created.replace('T', ' '))}"
     if seconds is not None:
-        sub += f"; {_duration(seconds)} of compute in total"
+        sub += f"; {format_duration(seconds)} of compute in total"
     if results.get("backend"):
         sub += f"; jobs ran on the {_e(results['backend'])} backend"
     overview_rows = []

@@ -328,12 +328,15 @@ def _print_plan(plan: dict[str, Any], workers: int) -> None:
         out_console.print("Nothing to train: every run is done here or in --reuse.")
         return
     out_console.print(f"Time per epoch measured here (one thread): {speeds}.")
-    seconds = plan["core_seconds"]
+    from bettiscope.report import format_duration
+
+    one_core, spread = (
+        format_duration(s) for s in (plan["core_seconds"], plan["core_seconds"] / workers)
+    )
     out_console.print(
-        f"Upper bound on training, if every run uses its whole budget: {_duration(seconds)} on "
-        f"one core, about {_duration(seconds / workers)} with --workers {workers} (one core "
-        "each). Runs that reach the target stop earlier; Betti traces (--trace-every) come on "
-        "top."
+        f"Upper bound on training, if every run uses its whole budget: {one_core} on one core, "
+        f"about {spread} with --workers {workers} (one core each). Runs that reach the "
+        "target stop earlier; Betti traces (--trace-every) come on top."
     )
 
 
@@ -428,12 +431,3 @@ def export_results(
         f"{path}: {len(archive['runs'])} evaluation and {len(archive['tuning_runs'])} tuning "
         f"runs, {size / 1024:,.0f} kB."
     )
-
-
-def _duration(seconds: float) -> str:
-    """Seconds as a short readable span: 45 s, 12 min, 3.4 h."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.3g} h"

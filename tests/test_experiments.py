@@ -269,7 +269,11 @@ def test_output_folder_checks(tmp_path, monkeypatch) -> None:
         with pytest.raises(ValueError, match="first run starts"):
             run_compare(_config(max_epochs=5), tmp_path / "c")
     assert (tmp_path / "c" / "config.json").exists()
+    leftover = tmp_path / "c" / "checkpoints" / "eval-tanh-lr0.03-seed0.trace.json"
+    leftover.parent.mkdir()
+    leftover.write_text("[]")  # a partial trace the failed start left behind
     run_compare(_config(max_epochs=6, lr_grid=[0.03], trace_every=0), tmp_path / "c")
+    assert not leftover.exists()  # not taken for the new configuration's partial trace
     with pytest.raises(ValueError, match="different configuration"):  # now it holds work
         plan_compare(_config(max_epochs=5), tmp_path / "c")
     (tmp_path / "file").write_text("")

@@ -1533,8 +1533,9 @@ def _seconds_per_epoch(
     return train(model, task.train, cfg, val=task.val).seconds_per_epoch
 
 
-def _check_compare_folder(out_dir: str | Path, config: CompareConfig) -> Path:
-    """``out_dir`` as a Path if it can hold this comparison (creates nothing).
+def _check_compare_folder(out_dir: str | Path, config: CompareConfig) -> tuple[Path, bool]:
+    """``out_dir`` as a Path if it can hold this comparison, and whether it holds another
+    configuration's leftovers to clear (creates and deletes nothing).
 
     A folder with another configuration is refused while it holds work (finished runs or
     training checkpoints); one whose runs all failed to start is taken over.
@@ -1542,7 +1543,7 @@ def _check_compare_folder(out_dir: str | Path, config: CompareConfig) -> Path:
     out = check_out_folder(out_dir, "comparison", {"trace.json": "a trace (bettiscope trace)"})
     config_path = out / "config.json"
     if not config_path.exists():
-        return out
+        return out, False
     previous = read_json(config_path)
     mine = to_jsonable(asdict(config))
     defaults = to_jsonable(asdict(CompareConfig(dataset=config.dataset)))
@@ -1557,7 +1558,7 @@ def _check_compare_folder(out_dir: str | Path, config: CompareConfig) -> Path:
             f"{out}: this folder holds a comparison with a different configuration; use "
             "another --out folder or delete it."
         )
-    return out
+    return out, not same
 
 
 def plan_compare(
@@ -1590,7 +1591,7 @@ def plan_compare(
     config.validate()
     task = build_task(config.task())
     sources = [(Path(folder), _stored_runs(folder)) for folder in reuse_from]
-    runs_dir = _check_compare_folder(out_dir, config) / "runs"
+    runs_dir = _check_compare_folder(out_dir, config)[0] / "runs"
 
     def status(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, int]:
         """(the finished record or None, epochs still to train): what run_compare would do."""
@@ -1712,7 +1713,9 @@ def run_compare(
     task = build_task(config.task())
     for folder in reuse_from:
         _stored_runs(folder)  # a bad folder or archive fails here, before any run starts
-    out = _check_compare_folder(out_dir, config)
+    out, stale = _check_compare_folder(out_dir, config)
+    if stale:  # partial traces of runs that failed to start under the old configuration
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "config.json", asdict(config))
     tuning = _run_phase(

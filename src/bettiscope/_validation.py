@@ -240,6 +240,20 @@ def format_bytes(n_bytes: float) -> str:
     return f"{n_bytes:.0f} B"
 
 
+def input_mismatch(
+    caller: str, inputs: str, shape: tuple[int, ...], error: Exception
+) -> ValueError:
+    """PyTorch's shape error of a forward pass as one line that names the input shape.
+
+    ``raise input_mismatch("train", "the train inputs", (3,), error) from None`` gives "train:
+    the model does not take the train inputs (shape (3,) each): mat1 and mat2 shapes ...".
+    """
+    return ValueError(
+        f"{caller}: the model does not take {inputs} (shape {shape} each): "
+        f"{' '.join(str(error).split())}"
+    )
+
+
 def check_memory(what: str, needed_bytes: float, advice: str) -> None:
     """Refuse, before allocating, a computation estimated to need more than the memory
     available now (all of it: the same check runs again in each worker process, after the

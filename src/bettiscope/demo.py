@@ -43,7 +43,13 @@ from bettiscope.config import DemoConfig, config_to_dict, load_config, save_conf
 from bettiscope.datasets import shapes
 from bettiscope.executor import Executor, get_executor
 from bettiscope.report import render_report, save_figure
-from bettiscope.storage import atomic_write_json, environment_info, pyplot, read_json
+from bettiscope.storage import (
+    atomic_write_json,
+    check_out_folder,
+    environment_info,
+    pyplot,
+    read_json,
+)
 from bettiscope.topology import betti_numbers
 
 __all__ = [
@@ -1008,9 +1014,7 @@ def _open_run(
         results = read_json(run_dir / "results.json")
         results["config"] = config_to_dict(saved)
         return saved, results
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"{run_dir}: is a file; --out needs a folder (created if missing).")
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if check_out_folder(run_dir, "demo run").exists() and any(run_dir.iterdir()):
         raise ValueError(
             f"{run_dir}: folder is not empty; choose a new --out, or continue that run with "
             f"--resume {run_dir}."

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from bettiscope._validation import Interval, check_param, check_params
+from bettiscope._validation import Interval, check_param, check_params, input_mismatch
 from bettiscope.storage import (
     atomic_write_json,
     check_out_folder,
@@ -178,12 +178,10 @@ def _run_with_hooks(
                 try:
                     out = model(batch)
                 except RuntimeError as error:
-                    message = " ".join(str(error).split())
-                    if start > 0 or "memory" in message.lower():  # not a shape mismatch
+                    if start > 0 or "memory" in str(error).lower():  # not a shape mismatch
                         raise
-                    raise ValueError(
-                        f"capture: the model does not take these inputs (shape "
-                        f"{tuple(inputs.shape[1:])} each): {message}"
+                    raise input_mismatch(
+                        "capture", "these inputs", tuple(inputs.shape[1:]), error
                     ) from None
                 if isinstance(out, (tuple, list)):
                     out = out[0]

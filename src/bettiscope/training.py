@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812 (the PyTorch convention)
 from torch.utils.data import DataLoader
 
+from bettiscope._validation import input_mismatch
 from bettiscope.storage import atomic_path
 
 __all__ = [
@@ -392,10 +393,7 @@ def _check_model_fits(model: nn.Module, data: tuple[Tensor, Tensor], name: str) 
     try:
         logits = model(X[:2])
     except RuntimeError as error:
-        raise ValueError(
-            f"train: the model does not take the {name} inputs (shape {tuple(X.shape[1:])} each): "
-            f"{' '.join(str(error).split())}"
-        ) from None
+        raise input_mismatch("train", f"the {name} inputs", tuple(X.shape[1:]), error) from None
     finally:
         model.train(was_training)
     if logits.ndim != 2:

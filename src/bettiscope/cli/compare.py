@@ -102,8 +102,12 @@ def compare(
             "Naitzat study's fixed 12,000 steps; epochs to target are still recorded).",
         ),
     ] = True,
-    width: Annotated[int, typer.Option(min=1, help="MLP hidden units per layer.")] = 15,
-    depth: Annotated[int, typer.Option(min=1, help="MLP dense layers incl. output.")] = 10,
+    width: Annotated[
+        int | None, typer.Option(min=1, help="MLP hidden units per layer (default 15).")
+    ] = None,
+    depth: Annotated[
+        int | None, typer.Option(min=1, help="MLP dense layers incl. output (default 10).")
+    ] = None,
     bias_init: Annotated[
         str,
         typer.Option(
@@ -129,7 +133,9 @@ def compare(
         str | None,
         typer.Option(help="mlp or cnn (default: from the data set; needed for image folders)."),
     ] = None,
-    model: Annotated[str, typer.Option(help="CNN kind for image data: vgg or resnet.")] = "vgg",
+    model: Annotated[
+        str | None, typer.Option(help="CNN kind for image data: vgg (default) or resnet.")
+    ] = None,
     classes: Annotated[
         str | None,
         typer.Option(help="Image classes: 0 (one vs rest) or 3,5 (two classes); default all."),
@@ -204,13 +210,13 @@ def compare(
         if kind == "mlp":
             given = [
                 name
-                for name, value, default in (
-                    ("--model", model, "vgg"),
-                    ("--classes", classes, None),
-                    ("--limit", limit, None),
-                    ("--data-dir", data_dir, None),
+                for name, value in (
+                    ("--model", model),
+                    ("--classes", classes),
+                    ("--limit", limit),
+                    ("--data-dir", data_dir),
                 )
-                if value != default
+                if value is not None
             ]
             if given:
                 fail(
@@ -218,8 +224,8 @@ def compare(
                     "a point-cloud set trained with an MLP (--width, --depth, --data-param)."
                 )
             options = {
-                "width": width,
-                "depth": depth,
+                "width": 15 if width is None else width,
+                "depth": 10 if depth is None else depth,
                 "val_fraction": 0.2 if val_fraction is None else val_fraction,
                 "batch_size": batch_size,
                 "dataset_params": parse_data_params(data_param),
@@ -239,12 +245,12 @@ def compare(
                     f"--data-param applies to MLP tasks on point clouds; this is a CNN task "
                     f"({why})."
                 )
-            if width != 15 or depth != 10:
+            if width is not None or depth is not None:
                 fail("--width and --depth apply to MLP tasks; choose the CNN with --model.")
             if bias_init != "zeros":
                 fail("--bias-init applies to MLP tasks; CNNs keep PyTorch's initialisation.")
             options = {
-                "model": model,
+                "model": model or "vgg",
                 "classes": _classes(classes),
                 "limit": limit,
                 "data_dir": None if data_dir is None else str(data_dir),

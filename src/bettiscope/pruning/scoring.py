@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bettiscope._validation import Interval, Options, check_param
+from bettiscope._validation import Interval, Options, check_param, input_mismatch
 from bettiscope.storage import atomic_write_json, atomic_write_text, environment_info, read_json
 
 __all__ = [
@@ -316,10 +316,7 @@ def capture_maps(
             model(images[:2].to(device))
     except RuntimeError as error:
         model.train(was_training)
-        raise ValueError(
-            f"{caller}: the model does not take these images (shape {tuple(images.shape[1:])} "
-            f"each): {' '.join(str(error).split())}"
-        ) from None
+        raise input_mismatch(caller, "these images", tuple(images.shape[1:]), error) from None
     targets = dict(chosen)
     if where == "activation":
         targets = _activation_after(model, chosen, images[:2].to(device))

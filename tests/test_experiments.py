@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +21,9 @@ from bettiscope.experiments import (
     execute_run,
     export_results,
     init_divergence_warnings,
+    is_partial_archive,
     plan_compare,
+    read_archive,
     register_task,
     run_compare,
     tuning_specs,
@@ -370,6 +374,47 @@ def test_an_exported_archive_replaces_the_folder(tmp_path) -> None:
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(ValueError, match="not valid JSON"):
         run_compare(config, tmp_path / "c", reuse_from=[tmp_path / "broken.json"])
+
+
+def _untimed(item: Any) -> Any:
+    """A summary without its wall-clock figures (retrained runs take another time)."""
+    if isinstance(item, dict):
+        return {k: _untimed(v) for k, v in item.items() if "seconds" not in k}
+    return [_untimed(v) for v in item] if isinstance(item, list) else item
+
+
+def test_a_partial_archive_carries_an_unfinished_comparison(tmp_path) -> None:
+    config = _config(lr_grid=[0.003, 0.03], trace_every=0)
+    first = run_compare(config, tmp_path / "a")
+    # an unfinished copy: no results.json, two tuning runs and every evaluation run to go
+    shutil.copytree(tmp_path / "a", tmp_path / "u")
+    (tmp_path / "u" / "results.json").unlink()
+    runs = sorted((tmp_path / "u" / "runs").glob("*.json"))
+    gone = [p for p in runs if p.name.startswith("eval-")] + [
+        p for p in runs if p.name.startswith("tune-")
+    ][:2]
+    for path in gone:
+        path.unlink()
+    with pytest.raises(ValueError, match="add --partial"):
+        export_results(tmp_path / "u", tmp_path / "x.json")
+    archive = export_results(tmp_path / "u", tmp_path / "u.json", partial=True)
+    payload = read_archive(archive)
+    assert is_partial_archive(payload) and "summary" not in payload
+    assert payload["config"] == json.loads((tmp_path / "u" / "config.json").read_text())
+    kept = {p.stem for p in runs} - {p.stem for p in gone}
+    assert payload["runs"] == [] and {r["id"] for r in payload["tuning_runs"]} == kept
+    assert not is_partial_archive(read_archive(export_results(tmp_path / "a", tmp_path / "f.json")))
+    # the next machine copies what the archive holds and trains only the rest, to the same result
+    again = run_compare(config, tmp_path / "b", reuse_from=[archive])
+    assert _untimed(again["summary"]) == _untimed(first["summary"])
+    records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "b" / "runs").glob("*")}
+    assert {name for name, r in records.items() if r.get("imported_from")} == kept
+    # a finished folder exported with partial=True is exported whole
+    whole = read_archive(export_results(tmp_path / "a", tmp_path / "w.json", partial=True))
+    assert not is_partial_archive(whole) and whole["summary"] == first["summary"]
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(ValueError, match="not a comparison folder"):
+        export_results(tmp_path / "plain", tmp_path / "x.json", partial=True)
 
 
 def test_summary_statistics_are_consistent(tmp_path) -> None:

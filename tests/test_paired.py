@@ -215,6 +215,23 @@ def test_speedup_command_on_real_comparisons(tmp_path) -> None:
     assert from_runs["speedup"] == written["speedup"]
     assert from_runs["other"]["folders"][0]["finished"] is False
     assert written["other"]["folders"][0]["finished"] is True
+    # ... and so does its partial export, an archive marked unfinished
+    refused = runner.invoke(app, ["export-results", str(tmp_path / "uniform"), "--out", str(out)])
+    assert refused.exit_code == 2 and "add --partial" in refused.stderr
+    partial = runner.invoke(app, [
+        "export-results", str(tmp_path / "uniform"), "--out", str(tmp_path / "p.json"),
+        "--partial",
+    ])  # fmt: skip
+    assert partial.exit_code == 0, partial.output
+    assert "--reuse" in partial.stdout and "unfinished" in partial.stdout
+    from_partial = runner.invoke(app, [
+        "speedup", "--baseline", f"{tmp_path / 'zeros'}:relu",
+        "--other", f"{tmp_path / 'p.json'}:proposed", "--json",
+    ])  # fmt: skip
+    assert from_partial.exit_code == 0, from_partial.output
+    paired_partial = json.loads(from_partial.stdout)
+    assert paired_partial["speedup"] == written["speedup"]
+    assert paired_partial["other"]["folders"][0]["finished"] is False
     for bad, message in [
         (["--baseline", str(tmp_path / "zeros")], "give FOLDER:ACTIVATION"),
         (["--baseline", f"{tmp_path / 'zeros'}:relu", "--baseline", f"{tmp_path}:tanh"],

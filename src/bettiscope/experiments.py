@@ -1279,7 +1279,9 @@ def read_archive(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def export_results(folder: str | Path, out: str | Path, *, traces: bool = True) -> Path:
+def export_results(
+    folder: str | Path, out: str | Path, *, traces: bool = True, partial: bool = False
+) -> Path:
     """Write a finished comparison, every run included, as one small JSON archive.
 
     A run folder holds one file per run with its per-epoch history and a mid-run checkpoint
@@ -1294,14 +1296,23 @@ def export_results(folder: str | Path, out: str | Path, *, traces: bool = True) 
     --reuse ARCHIVE.json``, which copies its runs instead of running them again (it cannot
     continue runs to a larger budget: no model state is kept).
 
+    With ``partial=True`` an unfinished comparison (interrupted, or still running) is exported
+    too: its configuration and the runs finished so far, without a summary, marked
+    ``exported.partial``. Such an archive carries a long comparison from one machine to the
+    next (``compare --reuse`` copies its runs, so only the rest is trained) and pairs in
+    ``speedup`` like an unfinished folder; runs still training are not in it.
+
     Parameters
     ----------
     folder : path
-        A finished comparison folder (with ``results.json``).
+        A finished comparison folder (with ``results.json``); with ``partial``, also an
+        unfinished one (``config.json`` and ``runs/``).
     out : path
         The archive to write (JSON, written atomically).
     traces : bool, default=True
         Keep each evaluation run's Betti trace (per layer, class and checkpoint).
+    partial : bool, default=False
+        Export an unfinished comparison's finished runs (a finished one is exported whole).
 
     Returns
     -------
@@ -1314,35 +1325,54 @@ def export_results(folder: str | Path, out: str | Path, *, traces: bool = True) 
         raise ValueError(f"{source}: no such comparison folder.")
     if Path(out).is_dir():
         raise ValueError(f"{out}: is a folder; name the archive file, e.g. {Path(out) / 'x.json'}.")
-    if not results.is_file():
+    finished = results.is_file()
+    if not finished and not (partial and (source / "config.json").is_file()):
         raise ValueError(
             f"{source}: no results.json; export a finished comparison (re-run the same compare "
-            "command on it to finish it)."
+            "command on it to finish it)"
+            + (
+                ", or add --partial to export the runs finished so far."
+                if (source / "config.json").is_file()
+                else "; it is not a comparison folder (no config.json either)."
+            )
         )
-    payload = read_archive(results)
     dropped = ["history"] + ([] if traces else ["betti_trace"])
 
     def slim(record: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in record.items() if k not in dropped}
 
-    evaluation = {record["id"] for record in payload["runs"]}
-    tuning = [
-        slim(read_json(path))
-        for path in sorted((source / "runs").glob("*.json"))
-        if path.stem not in evaluation
-    ]
+    stored = [read_json(path) for path in sorted((source / "runs").glob("*.json"))]
+    if finished:
+        payload = read_archive(results)
+        evaluation = {record["id"] for record in payload["runs"]}
+    else:
+        # what results.json would hold so far: the configuration and the finished evaluation
+        # runs; no summary, as the runs it would rest on are not all there
+        evaluation = {r["id"] for r in stored if r.get("phase") != "tune"}
+        payload = {
+            "config": read_json(source / "config.json"),
+            "runs": [r for r in stored if r["id"] in evaluation],
+            "environment": environment_info(),
+        }
     archive = {
         **payload,
         "runs": [slim(record) for record in payload["runs"]],
-        "tuning_runs": tuning,
+        "tuning_runs": [slim(r) for r in stored if r["id"] not in evaluation],
         ARCHIVE_KEY: {
             "format": ARCHIVE_FORMAT,
             "from": str(source),
             "dropped_run_fields": dropped,
             "created": datetime.now().isoformat(timespec="seconds"),
+            **({} if finished else {"partial": True}),
         },
     }
     return atomic_write_text(out, _archive_text(to_jsonable(archive)))
+
+
+def is_partial_archive(archive: dict[str, Any]) -> bool:
+    """Whether ``archive`` (from :func:`read_archive`) holds an unfinished comparison's runs."""
+    exported = archive.get(ARCHIVE_KEY)
+    return isinstance(exported, dict) and bool(exported.get("partial"))
 
 
 def _archive_text(archive: dict[str, Any]) -> str:

@@ -42,12 +42,14 @@ def _load_folder(folder: Path) -> dict[str, Any]:
     A finished folder has ``results.json``. An unfinished one (interrupted, or still running)
     has ``config.json`` and one ``runs/<id>.json`` per finished run; those runs are final, so
     they pair as well as a finished folder's. ``folder`` may also be a ``results.json`` or an
-    archive from :func:`bettiscope.experiments.export_results` (finished).
+    archive from :func:`bettiscope.experiments.export_results` (finished unless exported with
+    ``partial``).
     """
-    from bettiscope.experiments import read_archive
+    from bettiscope.experiments import is_partial_archive, read_archive
 
     if folder.is_file():
-        return {**read_archive(folder), "finished": True}
+        archive = read_archive(folder)
+        return {**archive, "finished": not is_partial_archive(archive)}
     results = folder / "results.json"
     if results.is_file():
         return {**read_archive(results), "finished": True}

@@ -420,6 +420,13 @@ def export_results(
     folder: Annotated[Path, typer.Argument(help="A finished comparison folder (compare --out).")],
     out: Annotated[Path, typer.Option(help="The archive to write (.json).")],
     traces: Annotated[bool, typer.Option(help="Keep each evaluation run's Betti trace.")] = True,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            help="Also export an unfinished comparison: the runs finished so far, for "
+            "`compare --reuse` on another machine (runs still training are left out)."
+        ),
+    ] = False,
 ) -> None:
     """Write a finished comparison, every run but without per-epoch histories, as one JSON file.
 
@@ -427,13 +434,18 @@ def export_results(
     `speedup`, `speedup-plot` (ARCHIVE.json:ACTIVATION) and `compare --reuse`.
     """
     from bettiscope.experiments import export_results as export
-    from bettiscope.experiments import read_archive
+    from bettiscope.experiments import is_partial_archive, read_archive
 
     with user_errors():
-        path = export(folder, out, traces=traces)
+        path = export(folder, out, traces=traces, partial=partial)
         archive = read_archive(path)
     size = path.stat().st_size
     out_console.print(
         f"{path}: {len(archive['runs'])} evaluation and {len(archive['tuning_runs'])} tuning "
         f"runs, {size / 1024:,.0f} kB."
     )
+    if is_partial_archive(archive):
+        out_console.print(
+            "The comparison is unfinished: this archive holds its finished runs only. To go on "
+            f"elsewhere, run the same compare command with --reuse {path} (and a new --out)."
+        )

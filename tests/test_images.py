@@ -9,6 +9,7 @@ import pickle
 import struct
 import tarfile
 import urllib.error
+import warnings
 from pathlib import Path
 from typing import ClassVar
 
@@ -226,6 +227,14 @@ class TestFashionMnist:
         ds = load_image_dataset("fashion-mnist", data_dir=tmp_path, limit=30, val_fraction=0.2)
         sizes = (len(ds.train[1]), len(ds.val[1]), len(ds.test[1]))
         assert sum(sizes) == 30 and sizes[2] == 10  # 30 * 30/90
+
+    def test_classes_without_training_images_are_warned_about(self):
+        with pytest.warns(UserWarning, match=r"classes have no training image .*limit=5 is too"):
+            ds = load_image_dataset("digits", limit=5, val_fraction=0.0)
+        assert len(set(ds.train[1].tolist())) < ds.num_classes == 10
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # every class present: no warning
+            load_image_dataset("digits", limit=400, classes=[3, 5])
 
 
 # --------------------------------------------------------------------------------------------

@@ -122,7 +122,9 @@ def test_final_accuracy_compares_arms_that_both_miss(tmp_path) -> None:
     printed = runner.invoke(app, ["speedup", "--baseline", f"{baseline}:relu",
                                   "--other", f"{other}:proposed"])  # fmt: skip
     assert printed.exit_code == 0, printed.output
-    assert "proposed over relu: undefined (both medians missed)" in " ".join(printed.stdout.split())
+    printed_text = " ".join(printed.stdout.split())
+    assert "proposed over relu: undefined (both medians missed)" in printed_text
+    assert "p = 1 (every pair ties: no difference to test)" in printed_text
     shorter = _folder(tmp_path / "c", "proposed", misses, final=mine_acc, max_epochs=50)
     assert paired_speedup(baseline, "relu", shorter, "proposed")["final_train_acc_test"] is None
 

@@ -105,9 +105,12 @@ def speedup(
     text = format_interval(result["speedup"])
     # escaped: Rich would take "[inf, inf]" for a style tag and drop it
     interval = "undefined (both medians missed)" if text is None else escape(text)
+    test = result["wilcoxon"]
+    # all pairs tied (typically both arms missed every seed): no evidence either way
+    ties = " (every pair ties: no difference to test)" if test["statistic"] is None else ""
     out_console.print(
         f"Speed-up of {other_activation} over {base_activation}: {interval}, "
-        f"Wilcoxon p = {fmt(result['wilcoxon']['p_value'])}."
+        f"Wilcoxon p = {fmt(test['p_value'])}{ties}."
     )
     final = result["final_train_acc_test"]
     if final is not None:

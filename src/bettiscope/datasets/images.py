@@ -909,6 +909,16 @@ def load_image_dataset(
     train_idx, val_idx = _split(labels, val_fraction, rng)
     if len(train_idx) == 0:
         raise ValueError(f"{caller}: no training images left; raise limit or lower the fractions.")
+    task_names = _task_names(selected, raw.class_names)
+    absent = [name for c, name in enumerate(task_names) if not np.any(labels[train_idx] == c)]
+    if absent:
+        # a model can still be trained, but it can never predict these classes
+        warnings.warn(
+            f"{caller}: {len(absent)} of the {len(task_names)} classes have no training image "
+            f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''})"
+            + (f"; limit={limit} is too small for them, raise it." if limit is not None else "."),
+            stacklevel=2,
+        )
     x_train = _to_float(images[train_idx], image_size_used)
     x_val = _to_float(images[val_idx], image_size_used)
     x_test = _to_float(test_images, image_size_used)
@@ -922,7 +932,6 @@ def load_image_dataset(
     def tensor(y: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
 
-    task_names = _task_names(selected, raw.class_names)
     return ImageDataset(
         name=key if key in IMAGE_DATASETS else str(Path(key)),
         train=(norm(x_train), tensor(labels[train_idx])),

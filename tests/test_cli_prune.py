@@ -42,6 +42,19 @@ def test_ratio_run_writes_everything(checkpoint, tmp_path):
     assert payload["sample"]["n_images"] == 60
     for name in ("summary.md", "figures/score_distributions.png", "checkpoints/betti.pt"):
         assert (out / name).exists(), name
+    assert "earlier run" not in result.stderr
+    # the same folder with fewer baselines: l1-matched's files are named, not deleted
+    again = invoke(
+        "--checkpoint", checkpoint, "--dataset", "digits", "--out", out, "--ratio", "0.25",
+        "--samples", "60", "--baselines", "random", "--latency-repeats", "1",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    said = " ".join(again.stderr.split())
+    assert (
+        "3 file(s) an earlier run with other settings wrote (checkpoints/l1-matched.pt, "
+        "scores/l1.csv, scores/l1.json)" in said
+    )
+    assert (out / "checkpoints" / "l1-matched.pt").is_file()
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,14 @@ def test_ratio_with_fine_tuning_and_resume(trained, tmp_path, monkeypatch):
     monkeypatch.setattr(flow, "measure", refuse)
     again = run_pruning(model, data, cfg, tmp_path)
     assert [m["accuracy"] for m in again["methods"]] == [m["accuracy"] for m in payload["methods"]]
+    assert payload["leftover_files"] == again["leftover_files"] == []
+    # fewer baselines in the same folder: l1's files stay, named as another run's
+    fewer = run_pruning(model, data, quick(ratio=0.25, finetune_epochs=1, baselines=("random",)),
+                        tmp_path)  # fmt: skip
+    assert fewer["leftover_files"] == [
+        "checkpoints/l1-finetuned.pt", "checkpoints/l1.pt", "scores/l1.csv", "scores/l1.json"
+    ]  # fmt: skip
+    assert (tmp_path / "checkpoints" / "l1.pt").is_file()
 
 
 def test_errors(trained):

@@ -214,3 +214,12 @@ def prune(
         )
     out_console.print(table)
     out_console.print(f"results: {out / 'pruning.json'}, {out / 'summary.md'}, {out / 'figures'}")
+    leftovers = payload.get("leftover_files") or []
+    if leftovers:
+        named = ", ".join(leftovers[:4]) + (", ..." if len(leftovers) > 4 else "")
+        err_console.print(
+            f"[yellow]warning:[/] {out} also holds {len(leftovers)} file(s) an earlier run with "
+            f"other settings wrote ({named}); they are not part of these results. Use a new "
+            "--out to keep runs apart.",
+            highlight=False,
+        )

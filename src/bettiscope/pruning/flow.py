@@ -522,7 +522,9 @@ def run_pruning(
     -------
     dict
         The ``pruning.json`` payload: ``original`` and ``methods`` (see the module docstring)
-        plus config, seeds, sample and environment.
+        plus config, seeds, sample, environment and ``leftover_files`` (files under
+        ``scores/`` and ``checkpoints/`` that an earlier run in ``out_dir`` wrote for methods
+        this run did not run; kept, not read).
 
     Notes
     -----
@@ -583,13 +585,14 @@ def run_pruning(
 
     # 1. scores ------------------------------------------------------------------------------
     scores: dict[str, FilterScores] = {}
+    written: set[Path] = set()  # this run's files under scores/ and checkpoints/
     for name, scorer in _scorers(cfg).items():
         report(f"scoring: {name}", done, steps_total)
         result = _state(
             state, f"scores-{name}", partial(_score, scorer, model, images, cfg.device), score_key
         )
         scores[name] = FilterScores.from_dict(result)
-        scores[name].save(out / "scores")
+        written.update(scores[name].save(out / "scores"))
     done += 1
     plans = make_plans(scores, cfg)
     if dry_run:
@@ -687,6 +690,15 @@ def run_pruning(
         entry["latency_ms"] = latency[key]
     methods = list(entries.values())
     done += 1
+    written.update(path.resolve() for path in paths.values())
+    # files an earlier run in this folder wrote for methods this one did not run: kept (they are
+    # someone's results), but named, so they are not read as this run's
+    leftovers = sorted(
+        str(path.relative_to(out))
+        for folder, pattern in ((out / "scores", "*"), (checkpoints, "*.pt"))
+        for path in folder.glob(pattern)
+        if path.resolve() not in {p.resolve() for p in written}
+    )
 
     payload = {
         "original": original,
@@ -705,6 +717,7 @@ def run_pruning(
             "accuracy: fraction of the test split correct",
         ],
         "environment": environment_info(),
+        "leftover_files": leftovers,
     }
     report("report", done, steps_total)
     figures = out / "figures"

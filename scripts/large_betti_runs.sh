@@ -6,8 +6,9 @@
 #   WORKERS=8 DEVICE=auto scripts/large_betti_runs.sh         # from the repository root
 #
 # Part 1 re-runs, unchanged, the width-50 comparisons whose run folders were lost with the
-# development machines (speedups.png's rows still name them; the linked-rings 5,000/8,000-epoch
-# and nested-shells 5,000-epoch ones are archived already). Part 2 tunes the learning rate
+# development machines (speedups.png reads only their per-seed numbers, recovered into
+# docs/results/recovered/; the linked-rings 5,000/8,000-epoch and nested-shells 5,000-epoch
+# ones are archived in full already). Part 2 tunes the learning rate
 # of the proposed activation and ReLU on the protocol's 8-point grid (3 tuning seeds) for each
 # large-Betti set, importing the evaluation runs of part 1 wherever the tuned rate is 0.003.
 # On the 2-core development machine this is ~25 core-hours; CPU results and GPU results are

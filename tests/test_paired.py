@@ -486,3 +486,26 @@ def test_speedup_title_names_the_target(tmp_path, target, words) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())  # a narrow table wraps its title
     assert words in text and "the both target" not in text
+
+
+def test_the_readme_speedup_figure_redraws_from_the_repository() -> None:
+    """Every row of docs/figures/study/speedups.toml reads an archive in the repository, and
+    computes what the committed numbers file beside the figure says (fewer resamples here, so
+    the interval is not compared)."""
+    from bettiscope.config import load_config
+    from bettiscope.paired import SpeedupPlot, missing_rows, speedup_rows
+
+    figures = Path(__file__).resolve().parents[1] / "docs" / "figures" / "study"
+    plot = load_config(figures / "speedups.toml", SpeedupPlot)
+    assert missing_rows(plot, base_dir=figures) == []
+    recorded = {
+        row["label"]: row for row in json.loads((figures / "speedups.json").read_text())["rows"]
+    }
+    rows = speedup_rows(plot, base_dir=figures, resamples=200)
+    assert [row["label"] for row in rows] == list(recorded)
+    for row in rows:
+        want = recorded[row["label"]]
+        for arm in ("baseline", "other"):
+            assert row[arm]["epochs"] == want[arm]["epochs"], row["label"]
+            assert row[arm]["final_train_acc"] == pytest.approx(want[arm]["final_train_acc"])
+        assert row["wilcoxon"]["p_value"] == pytest.approx(want["wilcoxon"]["p_value"])

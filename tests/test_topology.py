@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import re
+import signal
+import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -15,6 +19,7 @@ from bettiscope.topology import (
     METHODS,
     PARAMETER_CONSTRAINTS,
     BettiResult,
+    dominated_vertices,
     estimate_clique_counts,
     flag_complex_betti,
     hop_graph,
@@ -416,3 +421,236 @@ class TestFlagComplex:
             actual[len(simplex) - 1] += 1
         assert bounds[0] == actual[0] and bounds[1] == actual[1]
         assert all(b >= a for a, b in zip(actual, bounds, strict=True))
+
+
+@contextlib.contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Fail (instead of hanging) when the block runs longer than ``seconds``."""
+    if not hasattr(signal, "SIGALRM"):  # pragma: no cover - Windows
+        pytest.skip("needs SIGALRM")
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _naive_hop_graph(graph: sp.csr_matrix, hops: int) -> sp.csr_matrix:
+    """The hop graph by ``hops - 1`` boolean products, each one taken (the original loop)."""
+    n = graph.shape[0]
+    closed = (graph + sp.identity(n, dtype=bool, format="csr")).tocsr()
+    reach = closed
+    for _ in range(hops - 1):
+        reach = (closed @ reach).tocsr()
+    reach = sp.csr_matrix(reach, dtype=bool)
+    reach.setdiag(False)
+    reach.eliminate_zeros()
+    return reach
+
+
+def _stored_identically(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    """Same entries stored in the same order (the edge collapse's output depends on it)."""
+    return (
+        a.shape == b.shape
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
+
+
+CIRCLE_40 = shapes.circle(40)
+
+
+class TestKnnHopScaleAndHops:
+    @pytest.mark.parametrize("scale", [1e-9, 0.5, 0.999])
+    def test_scale_below_one_hop_is_refused(self, scale: float) -> None:
+        # it used to be read as one hop: scale=1e-9 gave the scale-1.0 graph
+        message = r"'scale' parameter of betti_numbers.*\[1, inf\).*counts hops"
+        with pytest.raises(ValueError, match=message):
+            betti_numbers(CIRCLE_40, metric="knn-hop", k=4, scale=scale)
+        with pytest.raises(ValueError, match=message):
+            betti_numbers(CIRCLE_40, metric="knn-hop", k=4, scale=scale, max_dim=0)
+        with pytest.raises(ValueError, match=r"'scale' parameter of scale_graph.*\[1, inf\)"):
+            scale_graph(CIRCLE_40, metric="knn-hop", k=4, scale=scale)
+
+    def test_one_hop_is_the_smallest_scale(self) -> None:
+        one = betti_numbers(CIRCLE_40, metric="knn-hop", k=4, scale=1.0)
+        assert one == (1, 1) and one.n_edges == knn_graph(CIRCLE_40, 4).nnz // 2
+
+    @pytest.mark.parametrize("hops", [0, -3, 2.7, 2.0, True, None, "2"])
+    def test_hop_graph_refuses_bad_hops(self, hops: object) -> None:
+        graph = knn_graph(CIRCLE_40, 4)
+        with pytest.raises(ValueError, match=r"'hops' parameter of hop_graph must be an int"):
+            hop_graph(graph, hops)  # type: ignore[arg-type]
+
+    def test_huge_scale_stops_once_everything_is_joined(self) -> None:
+        # the hop loop used to run floor(scale) - 1 products: 1e9 never finished
+        with _deadline(60):
+            result = betti_numbers(CIRCLE_40, metric="knn-hop", k=4, scale=1e9, max_dim=2)
+            assert hop_graph(knn_graph(CIRCLE_40, 4), 10**300).nnz == 40 * 39
+        assert result == (1, 0, 0)
+        assert result.n_edges == 40 * 39 // 2  # every pair joined: the complete graph
+
+    @pytest.mark.parametrize(
+        "points",
+        [CIRCLE_40, shapes.figure_eight(40), np.random.default_rng(5).normal(size=(60, 3))],
+    )
+    def test_stopping_early_stores_the_graph_as_every_product_would(self, points) -> None:
+        """Beyond the diameter, more products only reorder the stored entries; the early stop
+        reproduces that order exactly (the edge collapse, and n_edges_reduced, depend on it)."""
+        graph = knn_graph(points, 3)
+        for hops in [*range(1, 30), 45, 46, 80, 81]:
+            assert _stored_identically(hop_graph(graph, hops), _naive_hop_graph(graph, hops)), hops
+        # far beyond: the order only alternates (period 2) once the walk settles, after <= n steps
+        for huge, settled in ((10**18, 2 * len(points) + 10), (10**18 + 1, 2 * len(points) + 11)):
+            expected = _naive_hop_graph(graph, settled)
+            with _deadline(60):
+                result = hop_graph(graph, huge)
+            assert _stored_identically(result, expected)
+
+    def test_hop_graph_is_symmetric_without_diagonal_for_any_input(self) -> None:
+        # a directed path 0 -> 1 -> 2 -> 3 with self-loops and a stored zero
+        directed = sp.csr_matrix(
+            (np.array([1, 1, 1, 1, 1, 0]), (np.array([0, 1, 2, 0, 3, 3]), [1, 2, 3, 0, 3, 0])),
+            shape=(4, 4),
+        )
+        undirected = {(0, 1), (1, 2), (2, 3)}
+        for hops, expected in ((1, undirected), (2, undirected | {(0, 2), (1, 3)})):
+            result = hop_graph(directed, hops)
+            assert (result != result.T).nnz == 0, hops
+            assert not result.diagonal().any() and result.nnz == np.count_nonzero(result.data)
+            assert _edges(result) == expected
+        # a dense array is a graph too
+        assert _edges(hop_graph(directed.toarray(), 1)) == undirected
+
+    def test_hop_graph_returns_a_valid_graph_unchanged(self) -> None:
+        graph = knn_graph(CIRCLE_40, 4)
+        assert _stored_identically(hop_graph(graph, 1), graph)
+
+
+class TestGraphInputs:
+    @pytest.mark.parametrize(
+        "function",
+        [
+            lambda a: hop_graph(a, 2),
+            dominated_vertices,
+            lambda a: estimate_clique_counts(a, 3),
+            lambda a: flag_complex_betti(a, max_dim=1),
+        ],
+        ids=["hop_graph", "dominated_vertices", "estimate_clique_counts", "flag_complex_betti"],
+    )
+    @pytest.mark.parametrize(
+        ("adjacency", "error", "message"),
+        [
+            (sp.csr_matrix((3, 4)), ValueError, r"square.*got shape \(3, 4\)"),
+            (np.ones((2, 3)), ValueError, r"square.*got shape \(2, 3\)"),
+            (np.ones(4), ValueError, r"square.*got shape \(4,\)"),
+            (np.ones((2, 2, 2)), ValueError, "square"),
+            ("abc", TypeError, "real numbers.*got str"),
+            (None, TypeError, "real numbers.*got NoneType"),
+            (np.array([["a", "b"], ["c", "d"]]), TypeError, "real numbers"),
+            (np.eye(2, dtype=complex), TypeError, "real numbers.*complex"),
+            (np.array([[0.0, np.nan], [np.nan, 0.0]]), ValueError, "contains NaN"),
+            (sp.csr_matrix(np.array([[0.0, np.nan], [1.0, 0.0]])), ValueError, "contains NaN"),
+        ],
+    )
+    def test_bad_adjacency(self, function, adjacency: object, error: type, message: str) -> None:
+        with pytest.raises(error, match=message) as info:
+            function(adjacency)
+        assert re.match(
+            r"(hop_graph|dominated_vertices|estimate_clique_counts|flag_complex_betti): ",
+            str(info.value),
+        )
+
+    def test_flag_complex_betti_of_strings_is_refused(self) -> None:
+        # used to answer ((1, 0), 0): a one-vertex graph
+        for bad in ("abc", None):
+            with pytest.raises(TypeError, match="flag_complex_betti: adjacency"):
+                flag_complex_betti(bad)  # type: ignore[arg-type]
+
+    def test_dense_and_directed_graphs_are_read_as_undirected(self) -> None:
+        square = np.zeros((4, 4))
+        for i in range(4):
+            square[i, (i + 1) % 4] = 1.0  # one direction only
+        assert flag_complex_betti(square)[0] == (1, 1)
+        assert estimate_clique_counts(square, 2) == [4.0, 4.0]
+        np.testing.assert_array_equal(
+            dominated_vertices(square), dominated_vertices(square + square.T)
+        )
+
+    def test_estimate_clique_counts_refuses_a_bad_size(self) -> None:
+        graph = knn_graph(CIRCLE_40, 4)
+        for size in (0, -1, 2.5):
+            with pytest.raises(ValueError, match="'max_size' parameter of estimate_clique_counts"):
+                estimate_clique_counts(graph, size)  # type: ignore[arg-type]
+
+
+class TestHugeCoordinates:
+    def test_sums_that_overflow(self) -> None:
+        # used to raise IndexError inside the validation
+        with pytest.raises(ValueError, match="betti_numbers: points has values as large as 1e"):
+            betti_numbers([[1e308, 0.0], [1e308, 1.0]], scale=1)
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"scale": 1.0},  # scipy's k-d tree raised its own overflow error
+            {"metric": "knn-hop", "k": 4, "scale": 2.5},  # used to give (2, 0) silently
+            {"metric": "knn-hop", "k": 4, "scale": 2.5, "method": "collapse"},
+        ],
+    )
+    def test_squared_distances_that_overflow(self, params: dict) -> None:
+        with pytest.raises(ValueError, match=r"betti_numbers: points .* overflow .* Rescale"):
+            betti_numbers(CIRCLE_40 * 1e200, **params)
+
+    def test_every_entry_point_refuses_them(self) -> None:
+        huge = CIRCLE_40 * 1e200
+        with pytest.raises(ValueError, match="scale_graph: points .*Rescale"):
+            scale_graph(huge, scale=1.0)
+        with pytest.raises(ValueError, match="knn_graph: points .*Rescale"):
+            knn_graph(huge, 4)
+        with pytest.raises(ValueError, match="persistence_diagrams: points .*Rescale"):
+            persistence_diagrams(huge)
+        with pytest.raises(ValueError, match="persistence_diagrams: points .*Rescale"):
+            persistence_diagrams(huge, metric="knn-hop", k=4)
+
+    def test_squared_norms_that_overflow_where_distances_come_from_norms(self) -> None:
+        # > 16 features: distances by |x|^2 + |y|^2 - 2 x.y, which overflows far from the origin
+        lifted = np.c_[CIRCLE_40, np.zeros((40, 18))] * 1e153
+        lifted[:, 2:] = 1e154
+        with pytest.raises(ValueError, match="squared lengths overflow"):
+            betti_numbers(lifted, scale=0.3e153)
+
+    def test_ripser_float32_limit(self) -> None:
+        with pytest.raises(ValueError, match="exceed 3.4e\\+38.*Rescale"):
+            persistence_diagrams(CIRCLE_40 * 1e39)
+
+    def test_large_but_safe_coordinates_still_work(self) -> None:
+        factor = 2.0**400  # ~2.6e120: exact scaling, squared distances far from overflow
+        assert betti_numbers(CIRCLE_40 * factor, scale=0.3 * factor) == (1, 1)
+        assert betti_numbers(CIRCLE_40 * factor, metric="knn-hop", k=4, scale=2.5) == (1, 1)
+
+
+class TestPersistenceDiagramInputs:
+    def test_k_with_the_euclidean_metric_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="persistence_diagrams: k applies only to metric="):
+            persistence_diagrams(CIRCLE_40, k=4)
+
+    def test_knn_hop_needs_fewer_neighbours_than_points(self) -> None:
+        with pytest.raises(ValueError, match=r"persistence_diagrams: k=8 .*\(5 of 5\)"):
+            persistence_diagrams(shapes.circle(5), metric="knn-hop", k=8)
+        with pytest.raises(ValueError, match="persistence_diagrams: metric='knn-hop' needs k"):
+            persistence_diagrams(CIRCLE_40, metric="knn-hop")
+
+    @pytest.mark.parametrize("points", [[[0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]])
+    def test_no_ripser_warnings_about_transposing(self, points: list) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            diagrams = persistence_diagrams(points)
+        assert diagrams[0][:, 1].tolist()[-1] == np.inf

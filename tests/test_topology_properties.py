@@ -263,3 +263,73 @@ def test_auto_on_dense_graphs_equals_collapse(seed: int, width: int, drop: float
         flag_complex_betti(graph, max_dim=1)[0]
         == flag_complex_betti(graph, max_dim=1, method="collapse")[0]
     )
+
+
+def _hop_graph_by_every_product(graph: sp.csr_matrix, hops: int) -> sp.csr_matrix:
+    """The reference: ``hops - 1`` boolean products, every one of them taken."""
+    n = graph.shape[0]
+    closed = (graph + sp.identity(n, dtype=bool, format="csr")).tocsr()
+    reach = closed
+    for _ in range(hops - 1):
+        reach = (closed @ reach).tocsr()
+    reach = sp.csr_matrix(reach, dtype=bool)
+    reach.setdiag(False)
+    reach.eliminate_zeros()
+    return reach
+
+
+@PROPERTY_SETTINGS
+@given(points=st.one_of(clouds(max_points=40), tied_clouds()), k=st.integers(2, 6), data=st.data())
+def test_hop_graph_stops_early_without_changing_a_stored_entry(
+    points: np.ndarray, k: int, data: st.DataObject
+):
+    """Past the diameter the products stop; the stored order (which the edge collapse's output
+    size depends on) must still be the one every product would have left."""
+    points = np.unique(points, axis=0)
+    assume(len(points) > k)
+    graph = knn_graph(points, k)
+    hops = data.draw(st.integers(1, len(points) + 4), label="hops")
+    result, expected = hop_graph(graph, hops), _hop_graph_by_every_product(graph, hops)
+    assert np.array_equal(result.indptr, expected.indptr)
+    assert np.array_equal(result.indices, expected.indices)
+    assert result.data.all() and len(result.data) == len(expected.data)
+
+
+@PROPERTY_SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 30),
+    density=st.floats(0.0, 0.3),
+    hops=st.integers(1, 4),
+)
+def test_hop_graph_reads_any_adjacency_as_undirected(seed: int, n: int, density: float, hops: int):
+    rng = np.random.default_rng(seed)
+    directed = rng.random((n, n)) < density  # asymmetric, diagonal included
+    result = hop_graph(sp.csr_matrix(directed), hops)
+    undirected = (directed | directed.T) & ~np.eye(n, dtype=bool)
+    expected = _hop_graph_by_every_product(sp.csr_matrix(undirected), hops)
+    assert (result != result.T).nnz == 0 and not result.diagonal().any()
+    assert (result != expected).nnz == 0
+
+
+@PROPERTY_SETTINGS
+@given(points=clouds(max_points=25), exponent=st.integers(0, 1000), knn=st.booleans())
+def test_huge_coordinates_give_the_same_answer_or_a_clear_refusal(
+    points: np.ndarray, exponent: int, knn: bool
+):
+    """Scaling by a power of two is exact, so the answer may not change - until squared
+    distances overflow, where the engine must refuse (not crash, not answer wrongly)."""
+    points = np.unique(points, axis=0)
+    assume(len(points) >= 5)
+    factor = 2.0**exponent
+    params: dict = {"metric": "knn-hop", "k": 4, "scale": 2.5} if knn else {}
+    scale = params.pop("scale", float(np.median(pdist(points))))
+    expected = betti_numbers(points, scale=scale, **params)
+    scaled_scale = scale if knn else scale * factor
+    try:
+        scaled = betti_numbers(points * factor, scale=scaled_scale, **params)
+    except ValueError as error:
+        assert "overflow" in str(error) and "Rescale the" in str(error)
+        assert exponent > 500  # squared distances overflow only above ~2^512
+    else:
+        assert scaled == expected

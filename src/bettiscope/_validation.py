@@ -11,14 +11,22 @@ import numbers
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+#: Largest finite float64 (about 1.8e308).
+FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 __all__ = [
     "Interval",
     "Options",
     "available_memory_bytes",
+    "check_adjacency",
+    "check_distance_range",
     "check_labels",
     "check_memory",
     "check_param",
@@ -61,7 +69,8 @@ def check_points(
     Raises
     ------
     ValueError
-        If the input is not numeric, not 2-D, has too few rows, or holds NaN or infinity.
+        If the input is not numeric, not 2-D, has too few rows, holds NaN or infinity, or holds
+        values so large (near the float64 limit) that their sum overflows.
     """
     try:
         array = _to_numpy(points)
@@ -98,15 +107,150 @@ def check_points(
         raise ValueError(f"{caller}: {name} has no features (shape {array.shape}).")
     array = np.ascontiguousarray(array, dtype=dtype)
     # Sum first (O(1) extra memory); only scan element-wise to name the culprit on failure.
-    if not math.isfinite(float(np.sum(array))):
+    with np.errstate(over="ignore"):
+        total = float(np.sum(array))
+    if not math.isfinite(total):
         bad = ~np.isfinite(array)
         rows = np.flatnonzero(bad.any(axis=1))
+        if len(rows) == 0:  # every value is finite: the sum overflowed
+            peak = float(np.max(np.abs(array)))
+            raise ValueError(
+                f"{caller}: {name} has values as large as {peak:.3g} in magnitude, so large "
+                "that sums of them overflow float64. Rescale the data first, e.g. "
+                "X / np.abs(X).max()."
+            )
         kind = "NaN" if np.isnan(array[bad]).any() else "infinity"
         raise ValueError(
             f"{caller}: {name} contains {kind} in {len(rows)} row(s) (first: row {rows[0]}). "
             "Drop or impute those rows before computing topology."
         )
     return array
+
+
+def check_distance_range(
+    points: np.ndarray,
+    *,
+    caller: str,
+    name: str = "points",
+    about_origin: bool = False,
+    max_distance: float | None = None,
+) -> None:
+    """Refuse a point cloud whose squared Euclidean distances would overflow.
+
+    The bound used, ``sum_j (max_j - min_j)^2`` over the features, is at least the largest
+    squared distance between two points and at most ``n_features`` times it; computing it
+    takes two passes over the data and no copy.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, n_features)
+        Finite floats, as :func:`check_points` returns them.
+    caller : str
+        Name of the public function, used in messages.
+    name : str, default="points"
+        Name of the argument, used in messages.
+    about_origin : bool, default=False
+        The caller's distances are computed as ``|x|^2 + |y|^2 - 2 x.y`` (BLAS, scikit-learn's
+        brute-force search) rather than from coordinate differences (k-d trees): then
+        ``4 * sum_j max_i x_ij^2``, which bounds every term of that expansion, must not
+        overflow float64 either.
+    max_distance : float, optional
+        Largest distance the caller can represent (e.g. float32's limit for ripser); default:
+        squared distances only have to stay below the float64 limit.
+
+    Raises
+    ------
+    ValueError
+        If the bound exceeds the limit; the message says to rescale.
+    """
+    if points.size == 0:
+        return
+    limit = FLOAT64_MAX if max_distance is None else min(FLOAT64_MAX, float(max_distance) ** 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        high = points.max(axis=0)
+        low = points.min(axis=0)
+        spread = float(np.sum(np.square(high - low)))
+        largest = np.maximum(high, -low)
+        norms = 4.0 * float(np.sum(np.square(largest))) if about_origin else 0.0
+    if spread <= limit and norms <= FLOAT64_MAX:
+        return
+    peak = float(np.max(largest))
+    if spread > limit and max_distance is not None:
+        problem = (
+            f"distances between them (up to about {math.sqrt(spread):.3g}) exceed "
+            f"{max_distance:.3g}, the largest this computation can represent"
+        )
+    elif spread > limit:
+        problem = f"squared distances between them overflow float64 (above {limit:.3g})"
+    else:
+        problem = (
+            "their squared lengths overflow float64 in the |x|^2 + |y|^2 - 2 x.y form this "
+            "computation uses for distances"
+        )
+    raise ValueError(
+        f"{caller}: {name} has coordinates as large as {peak:.3g} in magnitude, and "
+        f"{problem}. Rescale the points first (e.g. divide them by {peak:.3g}) and divide any "
+        "Euclidean scale by the same factor."
+    )
+
+
+def check_adjacency(adjacency: Any, *, caller: str, name: str = "adjacency") -> sp.csr_matrix:
+    """Validate a graph's adjacency matrix and return it as a boolean CSR matrix.
+
+    Parameters
+    ----------
+    adjacency : sparse matrix or array-like of shape (n_vertices, n_vertices)
+        Real numbers; nonzero entries are edges.
+    caller : str
+        Name of the public function, used in messages.
+    name : str, default="adjacency"
+        Name of the argument, used in messages.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of bool
+        ``scipy.sparse.csr_matrix(adjacency, dtype=bool)``, as given (not symmetrised).
+
+    Raises
+    ------
+    TypeError
+        If the input is not a matrix of real numbers (e.g. None, a string, complex numbers).
+    ValueError
+        If it is not square (or not 2-D), or holds NaN.
+    """
+    import scipy.sparse as sp
+
+    expected = (
+        f"{caller}: {name} must be a square scipy.sparse matrix or 2-D array of real numbers "
+        "(nonzero entries are edges)"
+    )
+    if sp.issparse(adjacency):
+        matrix: Any = adjacency
+        values = adjacency.data
+    else:
+        try:
+            matrix = values = _to_numpy(adjacency)
+        except Exception as exc:
+            raise TypeError(
+                f"{expected}; could not convert {type(adjacency).__name__}: {exc}"
+            ) from None
+    dtype = np.dtype(matrix.dtype)
+    if dtype.kind not in "biuf":  # bool, signed and unsigned int, float
+        raise TypeError(f"{expected}; got {type(adjacency).__name__} of dtype {dtype}.")
+    shape = tuple(matrix.shape)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(
+            f"{expected}; got shape {shape}. Pass the (n_vertices, n_vertices) adjacency of "
+            "the graph, not an edge list or a point cloud."
+        )
+    if values.dtype.kind == "f" and values.size:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.sum(values))
+        if math.isnan(total) and np.isnan(values).any():
+            raise ValueError(
+                f"{caller}: {name} contains NaN; use 0 for no edge and 1 (any nonzero) for an edge."
+            )
+    return sp.csr_matrix(matrix, dtype=bool)
 
 
 def check_labels(labels: Any, n_points: int, *, caller: str = "betti_by_class") -> np.ndarray:

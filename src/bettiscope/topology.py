@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,6 +38,8 @@ from scipy.special import comb
 from bettiscope._validation import (
     Interval,
     Options,
+    check_adjacency,
+    check_distance_range,
     check_labels,
     check_param,
     check_params,
@@ -90,6 +93,15 @@ PARAMETER_CONSTRAINTS: dict[str, Interval | Options] = {
     "memory_limit": Interval(float, 0.0, None, closed="neither"),
     "method": Options(METHODS),
 }
+
+#: With metric="knn-hop" the scale counts hops (floored), so it must be at least one hop.
+KNN_HOP_SCALE = Interval(float, 1.0, None, closed="left")
+KNN_HOP_SCALE_HINT = (
+    "With metric='knn-hop' the scale counts hops, floored (1.5 = 1 hop, 2.5 = 2 hops as in the "
+    "Naitzat study); use a scale of at least 1."
+)
+#: Largest float32 (about 3.4e38): ripser stores distances in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 #: Bytes per simplex in a GUDHI simplex tree (measured on 3.13: ~70-100; rounded up for safety).
 _BYTES_PER_SIMPLEX = 128
@@ -328,6 +340,21 @@ def _euclidean_pairs_blas(X: np.ndarray, scale: float, budget: float) -> np.ndar
     return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
 
 
+def _knn_uses_brute_force(n: int, n_features: int, k: int) -> bool:
+    """Whether :func:`_knn_neighbours` leaves the whole search to scikit-learn, which then uses
+    brute force (distances as ``|x|^2 + |y|^2 - 2 x.y``); otherwise k-d trees (differences)."""
+    return n_features > _KNN_KDTREE_MAX_DIM or k >= n // 2 or k + 1 > n
+
+
+def _check_distances(X: np.ndarray, metric: str, k: int | None, caller: str) -> None:
+    """:func:`check_distance_range` for the distance computation ``metric`` uses on ``X``."""
+    if metric == "euclidean":
+        about_origin = X.shape[1] > _KDTREE_MAX_DIM
+    else:
+        about_origin = k is None or _knn_uses_brute_force(len(X), X.shape[1], k)
+    check_distance_range(X, caller=caller, about_origin=about_origin)
+
+
 def _knn_neighbours(X: np.ndarray, k: int) -> np.ndarray:
     """Indices of each row's ``k`` nearest rows (itself included), as scikit-learn finds them.
 
@@ -340,7 +367,7 @@ def _knn_neighbours(X: np.ndarray, k: int) -> np.ndarray:
     from sklearn.neighbors import NearestNeighbors
 
     n, n_features = X.shape
-    if n_features > _KNN_KDTREE_MAX_DIM or k >= n // 2 or k + 1 > n:
+    if _knn_uses_brute_force(n, n_features, k):
         return NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X, return_distance=False)
     from scipy.spatial import cKDTree
 
@@ -372,6 +399,7 @@ def knn_graph(points: Any, k: int) -> sp.csr_matrix:
             f"knn_graph: k={k} must be smaller than the number of points ({n}) after "
             "subsampling and duplicate removal. Use a smaller k or a smaller stride."
         )
+    _check_distances(X, "knn-hop", k, "knn_graph")
     neighbours = _knn_neighbours(X, k)
     own = np.arange(n)[:, None]
     is_self = neighbours == own
@@ -401,15 +429,42 @@ def dominated_vertices(adjacency: sp.spmatrix) -> np.ndarray:
 
     Parameters
     ----------
-    adjacency : sparse matrix of shape (n, n)
-        Symmetric, without diagonal (e.g. :func:`knn_graph`).
+    adjacency : sparse matrix or array-like of shape (n, n)
+        The graph (e.g. :func:`knn_graph`): nonzero entries are edges, read as undirected (an
+        edge wherever either of ``[i, j]``, ``[j, i]`` is nonzero); the diagonal is ignored.
 
     Returns
     -------
     ndarray of bool, shape (n,)
         True for the vertices to delete.
+
+    Raises
+    ------
+    TypeError
+        ``adjacency`` is not a matrix of real numbers.
+    ValueError
+        ``adjacency`` is not square or holds NaN.
     """
-    graph = sp.csr_matrix(adjacency, dtype=bool)
+    return _dominated_vertices(_undirected(check_adjacency(adjacency, caller="dominated_vertices")))
+
+
+def _undirected(graph: sp.csr_matrix) -> sp.csr_matrix:
+    """``graph`` (boolean CSR) as a symmetric adjacency without diagonal or stored zeros.
+
+    A graph that already is one (every graph the engine builds) is returned as it is, so the
+    order of its stored entries, on which the edge collapse's output size depends, is kept.
+    """
+    stored_zeros = graph.nnz != np.count_nonzero(graph.data)
+    if not stored_zeros and not graph.diagonal().any() and (graph != graph.T).nnz == 0:
+        return graph
+    graph = graph.maximum(graph.T).tocsr()
+    graph.setdiag(False)
+    graph.eliminate_zeros()
+    return graph
+
+
+def _dominated_vertices(graph: sp.csr_matrix) -> np.ndarray:
+    """:func:`dominated_vertices` of a symmetric boolean CSR graph without diagonal."""
     n = graph.shape[0]
     closed = (graph + sp.identity(n, dtype=bool, format="csr")).astype(np.int32)
     degree = np.diff(closed.indptr)
@@ -427,17 +482,56 @@ def hop_graph(
 ) -> sp.csr_matrix:
     """Join every pair of vertices at most ``hops`` edges apart in ``adjacency``.
 
-    Returns a symmetric boolean CSR adjacency without diagonal. ``hops=1`` returns the graph.
+    Parameters
+    ----------
+    adjacency : sparse matrix or array-like of shape (n, n)
+        The graph (e.g. :func:`knn_graph`): nonzero entries are edges, read as undirected (an
+        edge wherever either of ``[i, j]``, ``[j, i]`` is nonzero); the diagonal is ignored.
+    hops : int
+        Largest number of edges on a joining path, >= 1. ``hops=1`` returns the graph itself
+        (symmetrised, without diagonal); any ``hops`` at least the graph's diameter joins each
+        connected component completely (the products stop as soon as the graph stops growing,
+        so a huge ``hops`` costs no more than the diameter).
+    memory_limit : float, optional
+        GiB the graph may use; default half of the available memory.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of bool, shape (n, n)
+        Symmetric, without diagonal.
+
+    Raises
+    ------
+    TypeError
+        ``adjacency`` is not a matrix of real numbers.
+    ValueError
+        ``adjacency`` is not square or holds NaN, or ``hops`` is not an int >= 1.
+    ComplexTooLargeError
+        The hop graph would not fit in ``memory_limit``.
     """
-    graph = sp.csr_matrix(adjacency, dtype=bool)
+    caller = "hop_graph"
+    graph = _undirected(check_adjacency(adjacency, caller=caller))
+    check_param(
+        "hops",
+        hops,
+        Interval(int, 1, None, closed="left"),
+        caller=caller,
+        hint="Pass a whole number of hops, e.g. math.floor(scale) for a knn-hop scale.",
+    )
+    check_params({"memory_limit": memory_limit}, PARAMETER_CONSTRAINTS, caller=caller)
+    return _hop_graph(graph, hops, memory_limit)
+
+
+def _hop_graph(graph: sp.csr_matrix, hops: int, memory_limit: float | None) -> sp.csr_matrix:
+    """:func:`hop_graph` of a symmetric boolean CSR graph without diagonal, ``hops >= 1``."""
     n = graph.shape[0]
-    if hops <= 1:
+    if hops <= 1 or n == 0:
         return graph
     budget = _memory_budget(memory_limit)
     # boolean products (scipy ORs the terms): exact and ~25% faster than counting paths in int32
     closed = (graph + sp.identity(n, dtype=bool, format="csr")).tocsr()
     reach = closed
-    for _ in range(hops - 1):
+    for done in range(1, hops):  # reach holds the done-hop balls (closed neighbourhoods)
         # bound the product's size before forming it: nnz(A B) <= sum_i sum_{j in A_i} deg_B(j)
         row_bound = closed @ np.diff(reach.indptr).astype(np.float64)
         needed = min(float(row_bound.sum()), float(n) * n) * _BYTES_PER_PRODUCT_ENTRY
@@ -448,11 +542,60 @@ def hop_graph(
                 budget,
                 "Use a smaller scale (fewer hops), a smaller k, or a larger stride.",
             )
-        reach = (closed @ reach).tocsr()
+        grown = (closed @ reach).tocsr()
+        if grown.nnz == reach.nnz:
+            # reach <= grown (closed holds the diagonal), so they are equal: every ball is its
+            # whole component, and more products would only reorder the stored entries
+            reach = _skip_products(closed, reach, grown, hops - 1 - done)
+            break
+        reach = grown
     reach = sp.csr_matrix(reach, dtype=bool)
     reach.setdiag(False)
     reach.eliminate_zeros()
     return reach
+
+
+def _skip_products(
+    closed: sp.csr_matrix, before: sp.csr_matrix, after: sp.csr_matrix, remaining: int
+) -> sp.csr_matrix:
+    """``after`` multiplied ``remaining`` more times by ``closed``, without the products.
+
+    ``after = closed @ before`` has the same entries as ``before``: each row is its vertex's
+    whole component. Further products keep the entries but not their stored order, and that
+    order matters downstream (the edge collapse's output size depends on it; results must be
+    reproducible to the last edge). scipy's product (``csr_matmat``) lists row ``r``'s entries
+    in the reverse of their first appearance while it walks the rows of ``before`` named by
+    row ``r`` of ``closed``: here all of them appear in the first one, ``f(r)``, so row ``r`` of
+    the product is row ``f(r)`` reversed, and after ``m`` products it is row ``f^m(r)`` of the
+    start, reversed ``m`` times. That rule is checked on the product just taken; if it does not
+    hold (another scipy), ``after`` is returned: the same graph, stored in another order.
+    """
+    first = closed.indices[closed.indptr[:-1]]  # closed holds the diagonal: no row is empty
+    if remaining == 0 or not np.array_equal(_follow(before, first, 1).indices, after.indices):
+        return after
+    return _follow(after, first, remaining)
+
+
+def _follow(matrix: sp.csr_matrix, first: np.ndarray, steps: int) -> sp.csr_matrix:
+    """Row ``r`` of the result is row ``first^steps(r)`` of ``matrix``, reversed if ``steps``
+    is odd (rows of one component have the same length, so only the order changes)."""
+    power = np.arange(len(first))
+    base = first
+    remaining = steps
+    while remaining:  # first^steps by repeated squaring: steps may be astronomically large
+        if remaining & 1:
+            power = base[power]
+        base = base[base]
+        remaining >>= 1
+    starts = matrix.indptr[:-1].astype(np.int64)
+    lengths = np.diff(matrix.indptr).astype(np.int64)
+    offset = np.arange(matrix.nnz, dtype=np.int64) - np.repeat(starts, lengths)
+    if steps % 2:
+        offset = np.repeat(lengths, lengths) - 1 - offset
+    source = np.repeat(starts[power], lengths) + offset
+    return sp.csr_matrix(
+        (matrix.data[source], matrix.indices[source], matrix.indptr.copy()), shape=matrix.shape
+    )
 
 
 def scale_graph(
@@ -471,11 +614,19 @@ def scale_graph(
         Already subsampled (see :func:`subsample`).
     metric : {"euclidean", "knn-hop"}, default="euclidean"
     scale : float
-        Euclidean: the largest distance joined (inclusive). knn-hop: hops, floored.
+        Euclidean: the largest distance joined (inclusive), > 0. knn-hop: hops, floored, >= 1.
     k : int, optional
         Neighbours for knn-hop, counting the point itself. Required for that metric.
     memory_limit : float, optional
         GiB the graph may use; default half of the available memory.
+
+    Raises
+    ------
+    ValueError
+        Bad points (including coordinates so large that squared distances overflow) or
+        parameters (scale <= 0, a knn-hop scale below 1, knn-hop without k).
+    ComplexTooLargeError
+        The graph would not fit in ``memory_limit``.
     """
     caller = "scale_graph"
     check_params(
@@ -483,7 +634,10 @@ def scale_graph(
         PARAMETER_CONSTRAINTS,
         caller=caller,
     )
+    if metric == "knn-hop":
+        check_param("scale", scale, KNN_HOP_SCALE, caller=caller, hint=KNN_HOP_SCALE_HINT)
     X = check_points(points, caller=caller)
+    _check_distances(X, metric, k, caller)
     budget = _memory_budget(memory_limit)
     if metric == "euclidean":
         finder = _euclidean_pairs_kdtree if X.shape[1] <= _KDTREE_MAX_DIM else _euclidean_pairs_blas
@@ -494,7 +648,7 @@ def scale_graph(
             "scale_graph: metric='knn-hop' needs k, the number of nearest neighbours counting "
             "the point itself (the Naitzat study uses k=35 for D-II/D-III and k=14 for D-I)."
         )
-    return hop_graph(knn_graph(X, k), math.floor(scale), memory_limit=memory_limit)
+    return _hop_graph(knn_graph(X, k), math.floor(scale), memory_limit)
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,8 +668,36 @@ def estimate_clique_counts(adjacency: sp.spmatrix, max_size: int) -> list[float]
     once at its lowest vertex, so ``sum_v C(outdeg(v), j - 1)`` bounds the ``j``-cliques. This is
     exact for vertices and edges and a few times too high for triangles and above in geometric
     graphs: good enough to refuse hopeless computations before they start.
+
+    Parameters
+    ----------
+    adjacency : sparse matrix or array-like of shape (n, n)
+        The graph: nonzero entries are edges, read as undirected (an edge wherever either of
+        ``[i, j]``, ``[j, i]`` is nonzero); the diagonal is ignored.
+    max_size : int
+        Largest clique size counted, >= 1.
+
+    Returns
+    -------
+    list of float
+        ``max_size`` bounds: on the vertices, the edges, the triangles, ...
+
+    Raises
+    ------
+    TypeError
+        ``adjacency`` is not a matrix of real numbers.
+    ValueError
+        ``adjacency`` is not square or holds NaN, or ``max_size`` is not an int >= 1.
     """
-    graph = sp.csr_matrix(adjacency, dtype=bool)
+    caller = "estimate_clique_counts"
+    graph = _undirected(check_adjacency(adjacency, caller=caller))
+    check_param("max_size", max_size, Interval(int, 1, None, closed="left"), caller=caller)
+    return _clique_counts(graph, max_size)
+
+
+def _clique_counts(graph: sp.csr_matrix, max_size: int) -> list[float]:
+    """:func:`estimate_clique_counts` of a symmetric boolean CSR graph without diagonal."""
+    graph = sp.csr_matrix(graph, dtype=bool)
     n = graph.shape[0]
     degree = np.diff(graph.indptr)
     rank = np.lexsort((np.arange(n), degree))  # rank[i] = vertex with i-th lowest degree
@@ -528,7 +710,7 @@ def estimate_clique_counts(adjacency: sp.spmatrix, max_size: int) -> list[float]
 
 
 def _check_complex_size(adjacency: sp.spmatrix, max_dim: int, budget: float) -> None:
-    counts = estimate_clique_counts(adjacency, max_dim + 2)
+    counts = _clique_counts(adjacency, max_dim + 2)
     needed = sum(counts) * _BYTES_PER_SIMPLEX
     if needed > budget:
         _refuse(
@@ -635,8 +817,9 @@ def flag_complex_betti(
 
     Parameters
     ----------
-    adjacency : sparse matrix of shape (n_vertices, n_vertices)
-        Symmetric; nonzero entries are edges; the diagonal is ignored.
+    adjacency : sparse matrix or array-like of shape (n_vertices, n_vertices)
+        Real numbers; nonzero entries are edges, read as undirected (an edge wherever either of
+        ``[i, j]``, ``[j, i]`` is nonzero); the diagonal is ignored.
     max_dim : int, default=1
         Highest Betti number returned.
     method : {"auto", "strong", "collapse", "ripser", "plain"}, default="auto"
@@ -653,6 +836,15 @@ def flag_complex_betti(
         ``(beta_0, ..., beta_max_dim)``.
     n_edges_reduced : int or None
         Edges left after the reduction ("collapse"), else None.
+
+    Raises
+    ------
+    TypeError
+        ``adjacency`` is not a matrix of real numbers (e.g. None or a string).
+    ValueError
+        ``adjacency`` is not square or holds NaN, or a parameter is out of range.
+    ComplexTooLargeError
+        The complex would not fit in ``memory_limit``.
     """
     caller = "flag_complex_betti"
     check_params(
@@ -660,9 +852,7 @@ def flag_complex_betti(
         PARAMETER_CONSTRAINTS,
         caller=caller,
     )
-    graph = sp.csr_matrix(adjacency, dtype=bool)
-    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
-        raise ValueError(f"{caller}: adjacency must be square; got shape {graph.shape}.")
+    graph = check_adjacency(adjacency, caller=caller)
     graph = graph.maximum(graph.T).tocsr()
     graph.setdiag(False)
     graph.eliminate_zeros()
@@ -680,7 +870,7 @@ def _flag_betti(
     rows, cols = _upper_edges(graph)
     # more triangles per edge (by the bound, ~10 ms) than the collapses handle well
     dense = method == "auto" and (
-        estimate_clique_counts(graph, 3)[2] > _RIPSER_TRIANGLES_PER_EDGE * len(rows)
+        _clique_counts(graph, 3)[2] > _RIPSER_TRIANGLES_PER_EDGE * len(rows)
     )
     # ripser never stores the triangles for beta_1, so here its memory is bounded by the edges,
     # not by the clique count the general check uses (which refuses such graphs by ~100x)
@@ -705,7 +895,7 @@ def _flag_betti(
         # beta_2 where the collapse stalled on a dense graph: the expansion would hold billions
         # of 4-cliques, while ripser's memory goes with the triangles (~4 min on 0.8M edges)
         if dense and max_dim == 2:
-            triangles = estimate_clique_counts(check_graph, 3)[2]
+            triangles = _clique_counts(check_graph, 3)[2]
             still_dense = triangles > _RIPSER_TRIANGLES_PER_EDGE * len(rows)
             if still_dense and triangles * _RIPSER_BYTES_PER_TRIANGLE <= budget:
                 return _ripser_betti(check_graph, rows, cols, max_dim), n_reduced
@@ -750,7 +940,9 @@ def betti_numbers(
         "knn-hop": the Naitzat-Zhitnikov-Lim method; join points at most ``floor(scale)`` hops
         apart in the union-symmetrised k-nearest-neighbour graph.
     scale : float
-        The scale, > 0. For knn-hop it counts hops (the Naitzat study uses 2.5, i.e. 2 hops).
+        The scale, > 0. For knn-hop it counts hops, floored, and must be >= 1 (the Naitzat
+        study uses 2.5, i.e. 2 hops); any scale at least the kNN graph's diameter joins each
+        component completely.
     k : int, optional
         knn-hop only: neighbours per point, counting the point itself (k=35 means 34 others).
     max_dim : int, default=1
@@ -779,7 +971,8 @@ def betti_numbers(
     Raises
     ------
     ValueError
-        Bad points (not 2-D, empty, NaN/inf) or parameters (scale <= 0, k >= n, unknown metric).
+        Bad points (not 2-D, empty, NaN/inf, coordinates so large that squared distances
+        overflow) or parameters (scale <= 0, a knn-hop scale below 1, k >= n, unknown metric).
     ComplexTooLargeError
         The complex would not fit in ``memory_limit``.
 
@@ -817,6 +1010,8 @@ def betti_numbers(
         raise ValueError(
             "betti_numbers: k applies only to metric='knn-hop'; drop k or set metric='knn-hop'."
         )
+    if metric == "knn-hop":
+        check_param("scale", scale, KNN_HOP_SCALE, caller=caller, hint=KNN_HOP_SCALE_HINT)
     X = check_points(points, caller=caller)
     report = progress or (lambda stage, done, total: None)
     report("subsample", 0, 4)
@@ -827,6 +1022,7 @@ def betti_numbers(
             f"{stride} and duplicate removal ({len(kept)} of {len(X)}). Use a smaller k or "
             "stride, or more points."
         )
+    _check_distances(kept, metric, k, caller)
     report("graph", 1, 4)
     if metric == "knn-hop" and method in ("auto", "strong"):
         assert k is not None  # knn-hop without k was refused above
@@ -837,8 +1033,8 @@ def betti_numbers(
             # the hop product (~30% of a beta_0 trace's time) is skipped
             graph = reduced = knn
         else:
-            graph = hop_graph(knn, math.floor(scale), memory_limit=memory_limit)
-            keep = np.flatnonzero(~dominated_vertices(knn))
+            graph = _hop_graph(knn, math.floor(scale), memory_limit)
+            keep = np.flatnonzero(~_dominated_vertices(knn))
             reduced = graph[keep][:, keep].tocsr()
     else:
         graph = scale_graph(kept, metric=metric, scale=scale, k=k, memory_limit=memory_limit)
@@ -931,6 +1127,14 @@ def persistence_diagrams(
     list of ndarray of shape (n_pairs, 2)
         ``(birth, death)`` pairs for dimensions 0..max_dim; death is ``inf`` for bars alive at
         ``max_scale``.
+
+    Raises
+    ------
+    ValueError
+        Bad points (including Euclidean distances beyond ripser's float32 range) or parameters
+        (k with the euclidean metric, knn-hop without k or with k >= n).
+    ComplexTooLargeError
+        The distance matrix would not fit in ``memory_limit``.
     """
     import ripser
 
@@ -948,10 +1152,26 @@ def persistence_diagrams(
     )
     if max_scale is not None:
         check_param("max_scale", max_scale, Interval(float, 0.0, None, "neither"), caller=caller)
-    X = subsample(
-        check_points(points, caller=caller), stride=stride, dedupe=dedupe, origin_point=origin_point
-    )
+    if metric == "euclidean" and k is not None:
+        raise ValueError(
+            f"{caller}: k applies only to metric='knn-hop'; drop k or set metric='knn-hop'."
+        )
+    if metric == "knn-hop" and k is None:
+        raise ValueError(f"{caller}: metric='knn-hop' needs k (neighbours counting the point).")
+    given = check_points(points, caller=caller)
+    X = subsample(given, stride=stride, dedupe=dedupe, origin_point=origin_point)
     n = len(X)
+    if k is not None and k >= n:
+        raise ValueError(
+            f"{caller}: k={k} must be smaller than the number of points after stride {stride} "
+            f"and duplicate removal ({n} of {len(given)}). Use a smaller k or stride, or more "
+            "points."
+        )
+    if metric == "euclidean":
+        # ripser computes distances as |x|^2 + |y|^2 - 2 x.y (scikit-learn) and keeps float32
+        check_distance_range(X, caller=caller, about_origin=True, max_distance=_FLOAT32_MAX)
+    else:
+        _check_distances(X, metric, k, caller)
     budget = _memory_budget(memory_limit)
     needed = 8.0 * n * n
     if needed > budget:
@@ -963,9 +1183,13 @@ def persistence_diagrams(
         )
     thresh = np.inf if max_scale is None else float(max_scale)
     if metric == "euclidean":
-        return list(ripser.ripser(X, maxdim=max_dim, thresh=thresh)["dgms"])
-    if k is None:
-        raise ValueError(f"{caller}: metric='knn-hop' needs k (neighbours counting the point).")
+        with warnings.catch_warnings():
+            # ripser's guesses that a point cloud with n_points <= n_features (e.g. one point)
+            # is transposed or a distance matrix: X is always (n_points, n_features) here
+            warnings.filterwarnings("ignore", "The input point cloud has more columns", UserWarning)
+            warnings.filterwarnings("ignore", "The input matrix is square", UserWarning)
+            return list(ripser.ripser(X, maxdim=max_dim, thresh=thresh)["dgms"])
+    assert k is not None  # knn-hop without k was refused above
     hops = shortest_path(knn_graph(X, k), unweighted=True, directed=False)
     hops[np.isinf(hops)] = 0  # unreachable pairs never join (no entry in the sparse matrix)
     if np.isfinite(thresh):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -557,3 +558,161 @@ def test_probe_cost_hint_names_the_spacing_that_costs_less_than_training() -> No
     measured = {**result, "train_seconds": 11.0}
     assert "10.0x the training (110.0 CPU s against 11.0 s)" in probe_cost_hint(measured)
     assert probe_cost_hint({"trace": []}) is None
+
+
+# --------------------------------------------------------------------------------------------
+# input validation (QA pass): clear errors, and no silently wrong results
+# --------------------------------------------------------------------------------------------
+
+
+def _small_mlp(**kwargs: Any) -> nn.Module:
+    return build_mlp(2, 2, width=6, depth=3, seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("batch_size", [8192, 7])
+def test_capture_keeps_outputs_that_later_inplace_activations_overwrite(batch_size: int) -> None:
+    X = torch.randn(40, 2, generator=torch.Generator().manual_seed(0))
+    plain = capture(_small_mlp(), X, ["fc1", "act1", "fc2", "logits"], batch_size=batch_size)
+    inplace_model = _small_mlp(activation_kwargs={"inplace": True})
+    inplace = capture(inplace_model, X, ["fc1", "act1", "fc2", "logits"], batch_size=batch_size)
+    assert float(inplace["fc1"].min()) < 0.0  # pre-activation, not ReLU's output
+    assert all(torch.equal(plain[name], inplace[name]) for name in plain)
+    with torch.inference_mode():  # tensors without a version counter: always copied
+        kept = capture(inplace_model, X, ["fc1"], batch_size=batch_size)["fc1"]
+    assert torch.equal(kept, plain["fc1"])
+    knn = {"metric": "knn-hop", "k": 4, "scale": 2.5, "stride": 1, "max_dim": 0}
+    layers = ["fc1", "fc2"]
+    assert _numbers(layer_betti(inplace_model, X, measure=knn, layers=layers)) == _numbers(
+        layer_betti(_small_mlp(), X, measure=knn, layers=layers)
+    )
+
+
+def test_a_partial_measure_is_merged_over_the_default() -> None:
+    X, _ = _two_circles()
+    model = _small_mlp()
+    merged = {"metric": "knn-hop", "k": 4, "scale": 2.5, "stride": 4, "max_dim": 1}
+    partial = layer_betti(model, X, measure={"k": 4, "scale": 2.5})
+    assert partial.measure == merged
+    full = layer_betti(model, X, measure=merged)
+    assert _numbers(partial) == _numbers(full)
+    assert TraceRecorder(X, measure={"k": 4}).measure == merged
+    # a full euclidean measure is used as given (k dropped), as before
+    assert layer_betti(model, X, measure={**EUCLID, "k": 9}).measure == EUCLID
+    with pytest.raises(ValueError, match="layer_betti: measure with metric 'euclidean' needs"):
+        layer_betti(model, X, measure={"metric": "euclidean"})
+    with pytest.raises(TypeError, match="TraceRecorder: measure must be a dict"):
+        TraceRecorder(X, measure=[("k", 4)])
+    with pytest.raises(ValueError, match=r"measure\['stride'\] is None.*default 4"):
+        layer_betti(model, X, measure={"stride": None})
+    with pytest.raises(ValueError, match=r"measure\['dedupe'\] must be True or False"):
+        layer_betti(model, X, measure={"dedupe": "no"})
+
+
+def test_labels_must_index_the_models_outputs() -> None:
+    X, y = _two_circles()
+    model = _small_mlp()
+    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\).*1-based"):
+        layer_betti(model, X, labels=y + 1, use_true_labels=True)
+    with pytest.raises(ValueError, match=r"in \[0, 2\).*from -1 to 0"):
+        layer_betti(model, X, labels=y - 1)  # accuracy only: still refused
+    with pytest.raises(ValueError, match=r"got dtype <U1 \(e.g. 'a'\)"):
+        layer_betti(model, X, labels=np.array(["a", "b"] * 60))
+    with pytest.raises(ValueError, match=r"dtype object \(e.g. None\)"):
+        layer_betti(model, X, labels=[0, None] * 60)
+    with pytest.raises(ValueError, match=r"whole class indices; labels\[0\] is 0.5"):
+        layer_betti(model, X, labels=np.full(120, 0.5))
+    with pytest.raises(ValueError, match="layer_betti: 3 labels for 120 inputs"):
+        layer_betti(model, X, labels=[0, 1, 0])
+    with pytest.raises(ValueError, match="use_true_labels must be True or False"):
+        layer_betti(model, X, labels=y, use_true_labels="yes")
+    # whole-number floats and bools are class indices, as before
+    as_float = layer_betti(model, X, measure=EUCLID, labels=y.float(), use_true_labels=True)
+    assert as_float.n_class == {0: 60, 1: 60}
+
+
+@pytest.mark.parametrize("classes", [[-1], [0.7], [2], [0, 0], [True], ["0"]])
+def test_classes_must_be_distinct_logit_indices(classes: list) -> None:
+    X, _ = _two_circles()
+    with pytest.raises(ValueError, match=r"layer_betti: classes (must be logit indices|lists 0)"):
+        layer_betti(_small_mlp(), X, measure=EUCLID, classes=classes)
+
+
+def test_classes_accepts_one_index_and_arrays() -> None:
+    X, _ = _two_circles()
+    model = _small_mlp()
+    assert layer_betti(model, X, measure=EUCLID, classes=1).classes == [1]
+    assert layer_betti(model, X, measure=EUCLID, classes=np.array([1, 0])).classes == [1, 0]
+    with pytest.raises(TypeError, match="classes must be a list of class indices"):
+        layer_betti(model, X, measure=EUCLID, classes="01")
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_batch_size_must_be_a_positive_int(batch_size: object) -> None:
+    model, X = _small_mlp(), torch.randn(5, 2)
+    for call, name in ((capture, "capture"), (predict, "predict"), (layer_betti, "layer_betti")):
+        with pytest.raises(ValueError, match=f"'batch_size' parameter of {name} must be an int"):
+            call(model, X, batch_size=batch_size)
+
+
+def test_unusable_inputs_models_and_outputs_get_one_clear_line() -> None:
+    model = _small_mlp()
+    with pytest.raises(ValueError, match="capture: inputs are on the 'meta' device"):
+        capture(model, torch.randn(3, 2, device="meta"))
+    with pytest.raises(ValueError, match="capture: the model's weights are on the 'meta' device"):
+        capture(_small_mlp().to("meta"), torch.randn(3, 2))
+    with pytest.raises(ValueError, match="capture: inputs must be real-valued"):
+        capture(model, torch.randn(3, 2, dtype=torch.complex64))
+    single = nn.Sequential(nn.Linear(2, 1), nn.Flatten(0))  # (n,) output
+    for head in (single, nn.Sequential(nn.Linear(2, 1))):
+        with pytest.raises(ValueError, match=r"predict: the model's output has shape \(4,( 1)?\)"):
+            predict(head, torch.randn(4, 2))
+        with pytest.raises(ValueError, match="layer_betti: the model's output has shape"):
+            layer_betti(head, torch.randn(4, 2), measure=EUCLID)
+    with pytest.raises(ValueError, match=r"module '1' returned shape \(12,\) for a batch of 4"):
+        capture(nn.Sequential(nn.Linear(2, 3), nn.Flatten(0)), torch.randn(4, 2), ["1"])
+
+    class Named(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x: torch.Tensor) -> dict:
+            return {"logits": self.fc(x)}
+
+    with pytest.raises(ValueError, match="predict: the model returned dict; it must return"):
+        predict(Named(), torch.randn(3, 2))
+
+
+def test_one_layer_name_alone_is_a_list_of_one() -> None:
+    model, X = _small_mlp(), torch.randn(30, 2)
+    assert list(capture(model, X, "fc1")) == ["input", "fc1"]
+    assert layer_betti(model, X, measure=EUCLID, layers="act1").layers == ["input", "act1"]
+    assert TraceRecorder(X, measure=EUCLID, layers="act1").layers == ["act1"]
+    with pytest.raises(TypeError, match=r"capture: layers must hold module names.*tuple"):
+        capture(model, X, [("fc1", model.fc1)])
+    with pytest.raises(ValueError, match="capture: layers lists 'fc1' more than once"):
+        capture(model, X, ["fc1", "fc1"])
+
+
+def test_elementwise_and_registered_activations_are_representations() -> None:
+    import functools
+
+    from bettiscope.activations import ACTIVATIONS, Elementwise
+
+    model = nn.Sequential(nn.Linear(2, 3), Elementwise(torch.sin), nn.Linear(3, 2))
+    assert representation_layers(model) == ["1", "2"]
+
+    class Snake(nn.Module):
+        def __init__(self, alpha: float = 1.0) -> None:
+            super().__init__()
+            self.alpha = alpha
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + torch.sin(self.alpha * x) ** 2 / self.alpha
+
+    ACTIVATIONS["test_snake"] = functools.partial(Snake, alpha=2.0)
+    try:
+        model = nn.Sequential(nn.Linear(2, 3), Snake(), nn.Linear(3, 2))
+        assert representation_layers(model) == ["1", "2"]
+    finally:
+        del ACTIVATIONS["test_snake"]

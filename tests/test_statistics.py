@@ -11,12 +11,16 @@ from hypothesis import strategies as st
 from scipy.stats import wilcoxon
 
 from bettiscope.statistics import (
+    censored,
     format_interval,
+    format_percent,
     format_value,
+    interval_bound,
     interval_tone,
     paired_wilcoxon,
     probability_of_improvement,
     speedup_interval,
+    speedup_text,
 )
 
 
@@ -110,3 +114,112 @@ def test_speedup_is_the_ratio_of_medians_and_inverts_when_the_arms_swap(epochs, 
     backward = speedup_interval(other, baseline, resamples=200)["speedup"]
     assert forward == pytest.approx(np.median(baseline) / np.median(other))
     assert forward * backward == pytest.approx(1.0)
+
+
+def test_a_miss_recorded_as_none_counts_as_infinity() -> None:
+    # TrainHistory records a missed target as None: it must not turn into NaN (undefined)
+    relu, other = [None, 12, 30, None], [5, 6, 7, 8]
+    as_inf = [math.inf if v is None else v for v in relu]
+    result = speedup_interval(relu, other, resamples=500)
+    assert result == speedup_interval(as_inf, other, resamples=500)
+    assert result["speedup"] == math.inf and result["undefined_fraction"] < 0.2
+    assert speedup_interval([None, 12], [5, 6], resamples=500)["speedup"] == math.inf
+    assert paired_wilcoxon(relu, other, budget=40) == paired_wilcoxon(as_inf, other, budget=40)
+    assert probability_of_improvement(relu, other) == probability_of_improvement(as_inf, other)
+    assert censored(None) == math.inf and censored(7) == 7.0
+
+
+@pytest.mark.parametrize(
+    ("baseline", "other", "message"),
+    [
+        ([-2, 12], [1, 6], r"baseline holds -2 at position 0; epochs to target must be >= 0"),
+        ([2, 12], [1, math.nan], r"other holds nan at position 1"),
+        ([2, -math.inf], [1, 6], r"baseline holds -inf at position 1"),
+        (["3", 12], [1, 6], r"baseline must hold epochs to target .* got '3' at position 0"),
+        ([True, 12], [1, 6], r"got True at position 0"),
+        ([[1, 2]], [[1, 2]], r"baseline must be a 1-D sequence .* shape \(1, 2\)"),
+        ([1, 2, 3], [1, 2], r"paired 1-D samples of equal length .* \(3,\) and \(2,\)"),
+        ([], [], r"at least one entry"),
+    ],
+)
+def test_speedup_interval_refuses_what_is_not_epochs(baseline, other, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        speedup_interval(baseline, other, resamples=100)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"resamples": 0}, r"'resamples' parameter of speedup_interval must be an int"),
+        ({"resamples": -1}, r"'resamples' parameter of speedup_interval .* Got -1"),
+        ({"resamples": 100.0}, r"'resamples' parameter of speedup_interval"),
+        ({"confidence": 95}, r"'confidence' parameter .* \(0, 1\). Got 95 .* e.g. 0.95"),
+        ({"confidence": 1.0}, r"'confidence' parameter of speedup_interval"),
+        ({"seed": -1}, r"'seed' parameter of speedup_interval"),
+        ({"resamples": 10**13}, r"speedup_interval with 10000000000000 resamples .* would need"),
+    ],
+)
+def test_speedup_interval_refuses_bad_parameters(options, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        speedup_interval([2, 12], [1, 6], **options)
+
+
+def test_speedup_interval_takes_numpy_numbers_as_python_ones() -> None:
+    relu, fast = [100, 120, 80, 100, 110], [50, 60, 40, 50, 55]
+    plain = speedup_interval(relu, fast, resamples=300, confidence=0.9, seed=3)
+    numpy = speedup_interval(
+        np.array(relu, np.int64),
+        np.array(fast, np.float32),
+        resamples=np.int64(300),
+        confidence=np.float64(0.9),
+        seed=np.int32(3),
+    )
+    assert numpy == plain and type(numpy["confidence"]) is float
+
+
+def test_wilcoxon_and_win_rate_refuse_bad_input() -> None:
+    relu, other = np.array([100.0, 120.0, 90.0]), np.array([50.0, 60.0, 70.0])
+    with pytest.raises(ValueError, match=r"paired_wilcoxon: need two paired .* \(3,\) and \(2,\)"):
+        paired_wilcoxon(relu, other[:2], budget=200)
+    for budget in (None, 0, 2.5, "200"):
+        with pytest.raises(ValueError, match="'budget' parameter of paired_wilcoxon"):
+            paired_wilcoxon(relu, other, budget=budget)
+    # a run past the budget would rank better than a miss (budget + 1): a wrong budget
+    with pytest.raises(ValueError, match=r"baseline holds 120 epochs at position 1, past the"):
+        paired_wilcoxon(relu, other, budget=100)
+    with pytest.raises(ValueError, match="other holds -5"):
+        paired_wilcoxon(relu, [50, -5, 70], budget=200)
+    with pytest.raises(ValueError, match=r"probability_of_improvement: need at least one run"):
+        probability_of_improvement([], [1, 2])
+    with pytest.raises(ValueError, match="probability_of_improvement: baseline holds nan"):
+        probability_of_improvement([math.nan], [1, 2])
+    # unpaired samples of different sizes are fine for the win rate
+    assert probability_of_improvement([10, 20, 30], [5]) == 1.0
+
+
+@pytest.mark.parametrize("epochs", [-1, math.nan, "3", True, [3]])
+def test_censored_refuses_what_is_not_epochs(epochs) -> None:
+    with pytest.raises(ValueError, match="censored: epochs must be None"):
+        censored(epochs)
+
+
+def test_text_helpers_refuse_bad_input() -> None:
+    with pytest.raises(ValueError, match="format_percent: fraction must be a number; got 'a'"):
+        format_percent("a")
+    with pytest.raises(ValueError, match="'digits' parameter of format_value"):
+        format_value(1.0, 0)
+    with pytest.raises(ValueError, match="format_interval: speed must be a dict .* got list"):
+        format_interval([1.0, 0.5, 2.0])
+    with pytest.raises(ValueError, match="format_interval: number must be a function"):
+        format_interval({"speedup": 2.0, "low": 1.0, "high": 3.0}, number="%.2f")
+    with pytest.raises(ValueError, match="interval_bound: value must be a number.* got 'abc'"):
+        interval_bound("abc")
+    with pytest.raises(ValueError, match="interval_tone: speed must be a dict .* got NoneType"):
+        interval_tone(None)
+    with pytest.raises(ValueError, match="interval_bound: value must be .* got 'wide'"):
+        interval_tone({"low": "wide", "high": 2.0})
+    with pytest.raises(ValueError, match="speedup_text: cell must be a dict"):
+        speedup_text(None, "tanh")
+    with pytest.raises(ValueError, match="speedup_text: activation must be a name"):
+        speedup_text({}, 3)
+    assert interval_bound("inf") == math.inf and format_percent(0.95) == "95%"

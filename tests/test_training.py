@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -296,3 +297,172 @@ def test_weights_changed_by_a_hook_are_not_served_stale_logits(monkeypatch) -> N
     kept = _trained(_model(), on_epoch_end=shrink)
     monkeypatch.setattr(training, "_MODE_DEPENDENT", (nn.Module,))
     assert _same(kept, _trained(_model(), on_epoch_end=shrink))
+
+
+def _loader(X: torch.Tensor, y: torch.Tensor, **options) -> DataLoader:
+    return DataLoader(TensorDataset(X, y), batch_size=16, **options)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_data_is_refused_not_reported_as_divergence(bad: float) -> None:
+    X, y = _blobs(64)
+    X[37, 1] = bad
+    kind = "NaN" if bad != bad else "infinity"
+    message = rf"X contains {kind} in 1 sample\(s\) \(first: sample 37\)"
+    with pytest.raises(ValueError, match=rf"train: train {message}"):
+        train(_model(), (X, y), TrainConfig(epochs=3))
+    with pytest.raises(ValueError, match=rf"train: train {message}"):
+        train(_model(), (X.numpy(), y.numpy()), TrainConfig(epochs=3))
+    with pytest.raises(ValueError, match=rf"train: val {message}"):
+        train(_model(), _blobs(), TrainConfig(epochs=3), val=(X, y))
+    with pytest.raises(ValueError, match=rf"evaluate: data {message}"):
+        evaluate(_model(), (X, y))
+    # DataLoaders: every batch, not only the first (sample 37 is in batch 2, its sample 5)
+    batch = rf"DataLoader batch 2 X contains {kind} in 1 sample\(s\) \(first: sample 5\)"
+    with pytest.raises(ValueError, match=rf"train: train {batch}"):
+        train(_model(), _loader(X, y), TrainConfig(epochs=3))
+    with pytest.raises(ValueError, match=rf"train: val {batch}"):
+        train(_model(), _blobs(), TrainConfig(epochs=3), val=_loader(X, y))
+    with pytest.raises(ValueError, match=rf"evaluate: data {batch}"):
+        evaluate(_model(), _loader(X, y))
+
+
+def test_float64_overflowing_float32_is_named() -> None:
+    X, y = _blobs(8)
+    X = X.double()
+    X[3, 0] = 1e300
+    with pytest.raises(ValueError, match=r"sample 3\) \(values past the range of torch.float32"):
+        train(_model(), (X, y), TrainConfig(epochs=1))
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, None])
+def test_evaluate_refuses_a_bad_batch_size(batch_size) -> None:
+    with pytest.raises(ValueError, match=r"'batch_size' parameter of evaluate must be an int"):
+        evaluate(_model(), _blobs(), batch_size=batch_size)
+
+
+def test_evaluate_checks_data_as_train_does() -> None:
+    X, y = _blobs()
+    with pytest.raises(ValueError, match="evaluate: data labels go up to 6 but the model has 2"):
+        evaluate(_model(), (X, y + 5))
+    with pytest.raises(ValueError, match="evaluate: data labels must be class indices 0..K-1"):
+        evaluate(_model(), (X, y - 1))
+    with pytest.raises(ValueError, match="evaluate: data labels must be integer class indices"):
+        evaluate(_model(), (X, y.float()))
+    with pytest.raises(ValueError, match=r"evaluate: the model does not take the data inputs"):
+        evaluate(_model(), (torch.cat([X, X[:, :1]], 1), y))
+    with pytest.raises(ValueError, match=r"evaluate: data needs X of shape \(n, ...\)"):
+        evaluate(_model(), (X, y[:-1]))
+    with pytest.raises(ValueError, match="evaluate: model must be a torch.nn.Module"):
+        evaluate(None, (X, y))  # type: ignore[arg-type]
+    model = _model()
+    model.train()
+    with pytest.raises(ValueError, match="labels go up to"):
+        evaluate(model, _loader(X, y + 5))
+    assert model.training  # the mode is restored when a check fails part-way
+
+
+def test_dataloader_batches_are_checked() -> None:
+    X, y = _blobs(64)
+    cfg = TrainConfig(epochs=2)
+    with pytest.raises(ValueError, match="train DataLoader batch 0 labels must be integer class"):
+        train(_model(), _loader(X, y.float()), cfg)
+    with pytest.raises(ValueError, match="train DataLoader batch 0 labels go up to 6 but the mo"):
+        train(_model(), _loader(X, y + 5), cfg)
+    late = y.clone()
+    late[50] = 2  # batch 3
+    with pytest.raises(ValueError, match="train DataLoader batch 3 labels go up to 2 but the mo"):
+        train(_model(), _loader(X, late), cfg)
+    with pytest.raises(ValueError, match="train: the model does not take the train inputs"):
+        train(_model(), _loader(torch.cat([X, X[:, :1]], 1), y), cfg)
+
+    class Pairs(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 4
+
+        def __getitem__(self, index: int) -> dict:
+            return {"x": X[index], "y": y[index]}
+
+    with pytest.raises(ValueError, match=r"batch 0 must be an \(X, y\) pair: make the dataset"):
+        train(_model(), DataLoader(Pairs(), batch_size=2), cfg)
+
+
+def test_float64_and_integer_width_inputs_are_cast_like_float32() -> None:
+    X, y = _blobs()
+    cfg = TrainConfig(epochs=4, lr=0.05, batch_size=64, target_train_acc=None)
+    reference = _trained_on(X, y, cfg)
+    assert _trained_on(X.double(), y, cfg) == reference
+    assert _trained_on(X.double().numpy(), y.numpy(), cfg) == reference
+    shuffled = {"shuffle": True, "generator": torch.Generator().manual_seed(1)}
+    from_loader = _trained_on(_loader(X, y, **shuffled), None, cfg)
+    loader64 = _loader(
+        X.double(), y.int(), shuffle=True, generator=torch.Generator().manual_seed(1)
+    )
+    assert _trained_on(loader64, None, cfg) == from_loader
+    assert evaluate(_model(), (X.double().numpy(), y.numpy())) == evaluate(_model(), (X, y))
+
+
+def _trained_on(X, y, cfg: TrainConfig) -> list:
+    model = _model()
+    history = train(model, X if y is None else (X, y), cfg)
+    weights = [p.detach().clone().tolist() for p in model.parameters()]
+    return [(r.loss, r.train_acc, r.steps) for r in history.records] + weights
+
+
+def test_devices_without_data_are_refused() -> None:
+    X, y = _blobs()
+    with pytest.raises(ValueError, match="train: train X is on the 'meta' device, which holds"):
+        train(_model(), (X.to("meta"), y), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="TrainConfig.device must be .* got 'meta' .*no data"):
+        train(_model(), (X, y), TrainConfig(epochs=1, device="meta"))
+    with pytest.raises(ValueError, match="evaluate: device must be .* got 'meta'"):
+        evaluate(_model(), (X, y), device="meta")
+    with pytest.raises(ValueError, match="evaluate: the model is on 'meta' but device is 'cpu'"):
+        evaluate(_model().to("meta"), (X, y))
+    with pytest.raises(ValueError, match=r"TrainConfig.device must be .* got 0 \(int\)"):
+        TrainConfig(device=0).validate()  # type: ignore[arg-type]
+
+
+def test_numpy_numbers_are_accepted_in_the_config() -> None:
+    cfg = TrainConfig(
+        epochs=np.int64(3),
+        lr=np.float32(0.01),
+        seed=np.int64(1),
+        batch_size=np.int32(64),
+        stop_at_target=np.bool_(True),
+    ).validate()
+    assert (cfg.epochs, cfg.seed, cfg.batch_size, cfg.stop_at_target) == (3, 1, 64, True)
+    assert type(cfg.epochs) is int and type(cfg.lr) is float and cfg.lr == float(np.float32(0.01))
+    plain = TrainConfig(epochs=3, lr=float(np.float32(0.01)), seed=1, batch_size=64)
+    a, b = _model(), _model()
+    first, second = train(a, _blobs(), cfg), train(b, _blobs(), plain)
+    assert first.records and [r.loss for r in first.records] == [r.loss for r in second.records]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"epochs": True}, r"TrainConfig.epochs must be an int >= 0; got True"),
+        ({"seed": 2**64}, r"TrainConfig.seed must be an int in \[-2\*\*63"),
+        ({"seed": 1.0}, r"TrainConfig.seed must be an int"),
+        ({"stop_at_target": "no"}, r"TrainConfig.stop_at_target must be True or False"),
+        ({"checkpoint_path": 3}, r"TrainConfig.checkpoint_path must be None or a file path"),
+        ({"lr": np.float64("nan")}, r"TrainConfig.lr must be a float > 0"),
+    ],
+)
+def test_more_bad_config(changes: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        train(_model(), _blobs(), TrainConfig(**changes))
+
+
+def test_bad_model_config_and_callbacks() -> None:
+    with pytest.raises(ValueError, match="train: model must be a torch.nn.Module; got str"):
+        train("mlp", _blobs(), TrainConfig(epochs=1))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="train: cfg must be a TrainConfig; got dict"):
+        train(_model(), _blobs(), {"epochs": 1})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="train: on_epoch_end must be a function or None"):
+        train(_model(), _blobs(), TrainConfig(epochs=1), on_epoch_end=True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="train: train X must be real-valued; got torch.complex64"):
+        train(_model(), (_blobs()[0].to(torch.complex64), _blobs()[1]), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match=r"train: train must be an \(X, y\) pair of numeric arr"):
+        train(_model(), ([[1.0, 2.0], [3.0]], [0, 1]), TrainConfig(epochs=1))

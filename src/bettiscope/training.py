@@ -21,12 +21,14 @@ learning rate ``lr * 0.5 ** (step / 2500)`` (``lr_decay_steps=2500``), softmax c
 from __future__ import annotations
 
 import math
+import numbers
+import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -34,7 +36,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812 (the PyTorch convention)
 from torch.utils.data import DataLoader
 
-from bettiscope._validation import input_mismatch
+from bettiscope._validation import Interval, check_param, input_mismatch
 from bettiscope.storage import atomic_path
 
 __all__ = [
@@ -77,9 +79,10 @@ class TrainConfig:
     momentum : float, default=0.9
         SGD only.
     seed : int, default=0
-        Seeds the global torch RNG at the start of a fresh run and the data order.
+        Seeds the global torch RNG at the start of a fresh run and the data order; in
+        ``[-2**63, 2**64 - 1]`` (what ``torch.manual_seed`` takes).
     device : str, default="cpu"
-        "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
+        "cpu", "cuda", "cuda:N", "mps" (where available) or "auto" (CUDA when available).
     target_train_acc : float or None, default=1.0
         Training accuracy that counts as converged (1.0 = every training point right).
     target_val_acc : float or None, default=None
@@ -96,6 +99,9 @@ class TrainConfig:
         were trained (cheaper for big image sets; not comparable with "full").
     eval_batch_size : int, default=8192
         Batch size for evaluation passes (memory only; results do not depend on it).
+
+    Numbers may be any ``numbers.Integral`` (int fields) or ``numbers.Real`` (float fields),
+    NumPy scalars included; :meth:`validate` turns those into Python ``int`` / ``float``.
     """
 
     epochs: int = 100
@@ -116,14 +122,17 @@ class TrainConfig:
     eval_batch_size: int = 8192
 
     def validate(self) -> TrainConfig:
-        """Raise ValueError naming the first bad field; return self."""
+        """Raise ValueError naming the first bad field; return self.
+
+        Numbers that are not Python's own (NumPy scalars, say) are converted to ``int`` /
+        ``float`` in place, so the config is stored and serialised as plain numbers.
+        """
         checks = [
-            ("epochs", isinstance(self.epochs, int) and self.epochs >= 0, "an int >= 0"),
+            ("epochs", _is_int(self.epochs) and self.epochs >= 0, "an int >= 0"),
             ("lr", _is_number(self.lr) and self.lr > 0, "a float > 0"),
             (
                 "batch_size",
-                self.batch_size is None
-                or (isinstance(self.batch_size, int) and self.batch_size > 0),
+                self.batch_size is None or (_is_int(self.batch_size) and self.batch_size > 0),
                 "None (full batch) or an int >= 1",
             ),
             ("optimizer", self.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}"),
@@ -139,7 +148,11 @@ class TrainConfig:
                 "a float >= 0",
             ),
             ("momentum", _is_number(self.momentum) and 0 <= self.momentum < 1, "in [0, 1)"),
-            ("seed", isinstance(self.seed, int), "an int"),
+            (
+                "seed",
+                _is_int(self.seed) and -(2**63) <= self.seed < 2**64,
+                "an int in [-2**63, 2**64 - 1] (what torch.manual_seed takes)",
+            ),
             (
                 "target_train_acc",
                 self.target_train_acc is None
@@ -152,15 +165,22 @@ class TrainConfig:
                 or (_is_number(self.target_val_acc) and 0 < self.target_val_acc <= 1),
                 "None or in (0, 1]",
             ),
+            ("stop_at_target", isinstance(self.stop_at_target, (bool, np.bool_)), "True or False"),
+            (
+                "checkpoint_path",
+                self.checkpoint_path is None
+                or isinstance(self.checkpoint_path, (str, os.PathLike)),
+                "None or a file path",
+            ),
             (
                 "checkpoint_every",
-                isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
+                _is_int(self.checkpoint_every) and self.checkpoint_every >= 1,
                 "an int >= 1",
             ),
             ("train_eval", self.train_eval in TRAIN_EVAL, f"one of {TRAIN_EVAL}"),
             (
                 "eval_batch_size",
-                isinstance(self.eval_batch_size, int) and self.eval_batch_size >= 1,
+                _is_int(self.eval_batch_size) and self.eval_batch_size >= 1,
                 "an int >= 1",
             ),
         ]
@@ -169,12 +189,33 @@ class TrainConfig:
                 raise ValueError(
                     f"TrainConfig.{name} must be {expected}; got {getattr(self, name)!r}."
                 )
-        resolve_device(self.device)
+        try:
+            resolve_device(self.device)
+        except ValueError as error:
+            raise ValueError(f"TrainConfig.{error}") from None
+        for name in (f.name for f in fields(self)):
+            value = getattr(self, name)
+            if isinstance(value, np.bool_):
+                setattr(self, name, bool(value))
+            elif type(value) not in (int, float, bool) and isinstance(value, numbers.Real):
+                setattr(
+                    self, name, int(value) if isinstance(value, numbers.Integral) else float(value)
+                )
         return self
 
 
+def _is_int(value: Any) -> bool:
+    """An integer (Python's or NumPy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number (Python's or NumPy's), not a bool."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+    )
 
 
 @dataclass
@@ -279,21 +320,53 @@ class TrainHistory:
 # --------------------------------------------------------------------------------------------
 
 
+#: Device types bettiscope trains and evaluates on ("meta" tensors, for one, hold no data).
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available else CPU; refuse CUDA when there is none."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
+    """``"auto"`` -> CUDA when available else CPU; refuse devices that are absent or unusable.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        "cpu", "cuda", "cuda:N", "mps" (Apple GPUs) or "auto".
+
+    Raises
+    ------
+    ValueError
+        Any other device (e.g. "meta", which holds no data), or a CUDA / MPS device this
+        machine does not have. The message starts "device ..." for callers to prefix.
+    """
+    expected = "device must be 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'"
+    if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
+    if isinstance(device, torch.device):
+        resolved = device
+    elif isinstance(device, str):
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(f"{expected}; got {device!r} ({error}).") from None
+    else:
+        raise ValueError(f"{expected}; got {device!r} ({type(device).__name__}).")
+    if resolved.type not in _DEVICE_TYPES:
+        why = "it holds no data" if resolved.type == "meta" else "bettiscope does not run there"
+        raise ValueError(f"{expected}; got {device!r} ({why}).")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} requested but CUDA is not available here; use --device cpu."
+            )
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(
+                f"device {device!r} requested but this machine has {count} CUDA device(s) "
+                f"(cuda:0 to cuda:{count - 1})."
+            )
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(
-            f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got {device!r} ({error})."
-        ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device {device!r} requested but CUDA is not available here; use --device cpu."
+            f"device {device!r} requested but MPS is not available here; use --device cpu."
         )
     return resolved
 
@@ -356,65 +429,196 @@ def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def _check_tensors(data: Any, name: str) -> tuple[Tensor, Tensor]:
+def _input_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype inputs are cast to: that of the model's first floating-point weight (float32
+    without one), as :mod:`bettiscope.probe` casts them; NumPy's float64 would not multiply with
+    float32 weights."""
+    return next((w.dtype for w in model.parameters() if w.dtype.is_floating_point), torch.float32)
+
+
+def _check_tensors(
+    data: Any,
+    name: str,
+    *,
+    caller: str = "train",
+    dtype: torch.dtype = torch.float32,
+    batch: int | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``data`` as an ``(X, y)`` pair: X cast to ``dtype`` and finite, y ``long`` class indices
+    >= 0, one per sample; ``batch`` = the index of a DataLoader batch, for messages.
+
+    One pass over X (finiteness), two over y; no copy where X already has ``dtype`` and y is
+    ``long``.
+    """
+    where = name if batch is None else f"{name} DataLoader batch {batch}"
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise ValueError(
-            f"train: {name} must be a (X, y) pair of tensors or a DataLoader; "
-            f"got {type(data).__name__}."
+        expected = (
+            "a (X, y) pair of tensors or a DataLoader"
+            if batch is None
+            else "an (X, y) pair: make the dataset return (input, label) per sample"
         )
-    X, y = (torch.as_tensor(v) for v in data)
+        size = f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""
+        raise ValueError(f"{caller}: {where} must be {expected}; got {type(data).__name__}{size}.")
+    try:
+        X, y = (torch.as_tensor(v) for v in data)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(
+            f"{caller}: {where} must be an (X, y) pair of numeric arrays or tensors; could not "
+            f"convert it ({' '.join(str(error).split())})."
+        ) from None
+    for part, tensor in (("X", X), ("y", y)):
+        if tensor.device.type not in _DEVICE_TYPES:
+            why = "holds no data" if tensor.device.type == "meta" else "is not supported"
+            raise ValueError(
+                f"{caller}: {where} {part} is on the {tensor.device.type!r} device, which {why}; "
+                "pass tensors on the CPU (or CUDA) with real values."
+            )
     if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
         raise ValueError(
-            f"train: {name} needs X of shape (n, ...) and y of shape (n,); "
+            f"{caller}: {where} needs X of shape (n, ...) and y of shape (n,); "
             f"got X {tuple(X.shape)} and y {tuple(y.shape)}."
         )
     if len(X) == 0:
-        raise ValueError(f"train: {name} is empty.")
-    if y.dtype.is_floating_point:
-        raise ValueError(f"train: {name} labels must be integer class indices; got {y.dtype}.")
+        raise ValueError(f"{caller}: {where} is empty.")
+    if y.dtype.is_floating_point or y.dtype.is_complex:
+        raise ValueError(
+            f"{caller}: {where} labels must be integer class indices; got {y.dtype}. Convert "
+            "whole-number labels with y.long()."
+        )
     if int(y.min()) < 0:
         raise ValueError(
-            f"train: {name} labels must be class indices 0..K-1; got {int(y.min())}. "
+            f"{caller}: {where} labels must be class indices 0..K-1; got {int(y.min())}. "
             "Renumber the classes (bettiscope's data sets do this when they load a file)."
         )
-    if not X.dtype.is_floating_point:
-        X = X.float()
+    if X.dtype.is_complex:
+        raise ValueError(f"{caller}: {where} X must be real-valued; got {X.dtype}.")
+    given = X
+    if X.dtype != dtype:
+        X = X.to(dtype)
+    finite = torch.isfinite(X)
+    if not bool(finite.all()):
+        rows = torch.nonzero(~finite.reshape(len(X), -1).all(dim=1)).flatten()
+        kind = "NaN" if bool(torch.isnan(X).any()) else "infinity"
+        first = int(rows[0])
+        cast_note = (
+            f" (values past the range of {dtype}, cast from {given.dtype})"
+            if given.dtype.is_floating_point and bool(torch.isfinite(given[first]).all())
+            else ""
+        )
+        raise ValueError(
+            f"{caller}: {where} X contains {kind} in {len(rows)} sample(s) (first: sample "
+            f"{first}){cast_note}. Drop or impute those samples: they would pass for a diverged "
+            "run or a NaN loss."
+        )
     return X, y.long()
 
 
 @torch.no_grad()
-def _check_model_fits(model: nn.Module, data: tuple[Tensor, Tensor], name: str) -> None:
+def _check_model_fits(
+    model: nn.Module,
+    data: tuple[Tensor, Tensor],
+    name: str,
+    *,
+    caller: str = "train",
+    device: torch.device | None = None,
+    where: str | None = None,
+) -> int:
     """One forward pass on two inputs (eval mode: no batch-norm update, no dropout draw), so a
     model that does not take the data, or has fewer outputs than classes, fails here and
-    clearly instead of deep inside PyTorch."""
+    clearly instead of deep inside PyTorch. Returns the number of classes (outputs). The RNG
+    states are restored afterwards: the check draws nothing from the run's random numbers.
+    ``where`` names the labels' source in messages (default: ``name``)."""
     X, y = data
+    sample = X[:2] if device is None else X[:2].to(device)
     was_training = model.training
     model.eval()
+    forked = [sample.device.index] if sample.device.type == "cuda" else []
     try:
-        logits = model(X[:2])
+        with torch.random.fork_rng(devices=forked, device_type="cuda"):
+            logits = model(sample)
     except RuntimeError as error:
-        raise input_mismatch("train", f"the {name} inputs", tuple(X.shape[1:]), error) from None
+        raise input_mismatch(caller, f"the {name} inputs", tuple(X.shape[1:]), error) from None
     finally:
         model.train(was_training)
     if logits.ndim != 2:
         raise ValueError(
-            f"train: the model must return logits of shape (batch, classes); got "
-            f"{tuple(logits.shape)} for a batch of {len(X[:2])}."
+            f"{caller}: the model must return logits of shape (batch, classes); got "
+            f"{tuple(logits.shape)} for a batch of {len(sample)}."
         )
-    if int(y.max()) >= logits.shape[1]:
+    classes = int(logits.shape[1])
+    _check_label_range(y, classes, where or name, caller)
+    return classes
+
+
+def _check_label_range(y: Tensor, classes: int, where: str, caller: str) -> None:
+    """Refuse labels past the model's last output (cross-entropy would index past it)."""
+    top = int(y.max())
+    if top >= classes:
         raise ValueError(
-            f"train: {name} labels go up to {int(y.max())} but the model has {logits.shape[1]} "
-            f"outputs (classes 0..{logits.shape[1] - 1}); build it with more classes."
+            f"{caller}: {where} labels go up to {top} but the model has {classes} "
+            f"outputs (classes 0..{classes - 1}); build it with more classes."
+        )
+
+
+class _Checked(tuple):
+    """An ``(X, y)`` pair :func:`train` has checked, cast and moved: :func:`evaluate` runs it
+    without checking it again every epoch."""
+
+
+class _CheckedLoader:
+    """A DataLoader whose batches are checked as they arrive, as :func:`_check_tensors` checks
+    tensors (and cast alike); the first batch also by :func:`_check_model_fits`, later ones for
+    labels past the model's outputs. A cheap pass over each batch (the DataLoader is iterated
+    once per epoch as before: no extra pass, no extra draw from its shuffling RNG)."""
+
+    def __init__(
+        self, loader: DataLoader, model: nn.Module, *, name: str, caller: str, device: torch.device
+    ) -> None:
+        self.loader, self.model, self.name, self.caller = loader, model, name, caller
+        self.device = device
+        self.dtype = _input_dtype(model)
+        self.classes: int | None = None
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for index, batch in enumerate(self.loader):
+            X, y = _check_tensors(
+                batch, self.name, caller=self.caller, dtype=self.dtype, batch=index
+            )
+            where = f"{self.name} DataLoader batch {index}"
+            if self.classes is None:
+                self.classes = _check_model_fits(
+                    self.model,
+                    (X, y),
+                    self.name,
+                    caller=self.caller,
+                    device=self.device,
+                    where=where,
+                )
+            else:
+                _check_label_range(y, self.classes, where, self.caller)
+            yield X, y
+
+
+def _check_model_device(model: nn.Module, device: torch.device, caller: str) -> None:
+    """Refuse a model whose weights are not on ``device`` (the batches go there)."""
+    weight = next(iter(model.parameters()), None)
+    if weight is not None and (
+        weight.device.type != device.type
+        or (device.index is not None and weight.device.index != device.index)
+    ):
+        raise ValueError(
+            f"{caller}: the model is on {str(weight.device)!r} but device is {str(device)!r}; "
+            f"move it with model.to({str(device)!r}) or pass device={str(weight.device)!r}."
         )
 
 
 def _batches(
-    data: tuple[Tensor, Tensor] | DataLoader,
+    data: tuple[Tensor, Tensor] | _CheckedLoader,
     batch_size: int | None,
     order: torch.Generator | None,
 ) -> Iterable[tuple[Tensor, Tensor]]:
     """Training batches of one epoch: shuffled tensors, the whole set, or the loader's own."""
-    if isinstance(data, DataLoader):
+    if isinstance(data, _CheckedLoader):
         yield from data
         return
     X, y = data
@@ -443,27 +647,62 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on ``data`` (eval mode, no gradients).
 
+    Parameters
+    ----------
+    model : nn.Module
+        A classifier returning logits ``(batch, classes)``, already on ``device``.
+    data : (X, y) tensors or arrays, or DataLoader
+        ``y`` holds integer class indices ``0..classes-1``; ``X`` must be finite and is cast to
+        the dtype of the model's weights, as :func:`train` casts it. A DataLoader's batches
+        are checked alike as they arrive.
+    device : str or torch.device, default="cpu"
+        Where the batches go: "cpu", "cuda", "cuda:N", "mps" or "auto".
+    batch_size : int, default=8192
+        Samples per forward pass for tensors, >= 1 (memory only; a DataLoader keeps its own).
+
     Returns
     -------
     (loss, accuracy) : tuple of float
         Accuracy is a fraction in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Bad ``batch_size`` or ``device``, a model on another device, or data the checks of
+        :func:`train` refuse (shapes, labels, NaN or infinity, a model that does not take it).
     """
-    device = resolve_device(device)
+    check_param("batch_size", batch_size, Interval(int, 1, None, closed="left"), caller="evaluate")
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"evaluate: model must be a torch.nn.Module; got {type(model).__name__}.")
+    try:
+        device = resolve_device(device)
+    except ValueError as error:
+        raise ValueError(f"evaluate: {error}") from None
+    _check_model_device(model, device, "evaluate")
+    batches: Iterable[tuple[Tensor, Tensor]]
+    if isinstance(data, _CheckedLoader):  # from train(): checked there as train's data
+        batches = data
+    elif isinstance(data, DataLoader):
+        batches = _CheckedLoader(data, model, name="data", caller="evaluate", device=device)
+    else:
+        if isinstance(data, _Checked):  # train()'s tensors, checked once at its start
+            X, y = data
+        else:
+            X, y = _check_tensors(data, "data", caller="evaluate", dtype=_input_dtype(model))
+            _check_model_fits(model, (X, y), "data", caller="evaluate", device=device)
+        batches = ((X[part], y[part]) for part in _eval_slices(len(X), batch_size))
     was_training = model.training
     model.eval()
-    if isinstance(data, DataLoader):
-        batches: Iterable[tuple[Tensor, Tensor]] = data
-    else:
-        X, y = _check_tensors(data, "data")
-        batches = ((X[part], y[part]) for part in _eval_slices(len(X), batch_size))
     total_loss, correct, count = 0.0, 0, 0
-    for xb, yb in batches:
-        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-        logits = model(xb)  # (B, num_classes)
-        total_loss += float(F.cross_entropy(logits, yb, reduction="sum"))
-        correct += int((logits.argmax(dim=1) == yb).sum())
-        count += len(yb)
-    model.train(was_training)
+    try:
+        for xb, yb in batches:
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            logits = model(xb)  # (B, num_classes)
+            total_loss += float(F.cross_entropy(logits, yb, reduction="sum"))
+            correct += int((logits.argmax(dim=1) == yb).sum())
+            count += len(yb)
+    finally:
+        model.train(was_training)
     if count == 0:
         raise ValueError("evaluate: the data yielded no samples.")
     return total_loss / count, correct / count
@@ -639,14 +878,18 @@ def train(
     ----------
     model : nn.Module
         Trained in place (moved to ``cfg.device``).
-    train : (X, y) tensors or DataLoader
-        Training data; ``y`` holds integer class indices. Tensors are batched by
+    train : (X, y) tensors or arrays, or DataLoader
+        Training data; ``y`` holds integer class indices below the model's number of outputs;
+        ``X`` must be finite and is cast to the dtype of the model's weights (float64 arrays
+        to float32, say; float32 input is used as is). Tensors are batched by
         ``cfg.batch_size`` (None = full batch) in a seeded, resumable order; a DataLoader
-        supplies its own batches (``cfg.batch_size`` is then ignored).
+        supplies its own batches (``cfg.batch_size`` is then ignored), each checked and cast
+        the same way as it arrives, every epoch.
     cfg : TrainConfig
         Budget, optimiser, targets, checkpointing; see :class:`TrainConfig`.
-    val : (X, y) tensors or DataLoader, optional
-        Held-out data, evaluated every epoch; needed for ``cfg.target_val_acc``.
+    val : (X, y) tensors or arrays, or DataLoader, optional
+        Held-out data, evaluated every epoch and checked like ``train``; needed for
+        ``cfg.target_val_acc``.
     on_epoch_end : callable, optional
         ``on_epoch_end(epoch, model, record)`` after each epoch's evaluation (e.g. a Betti
         probe); its time is not counted in ``record.seconds``. Return True to stop.
@@ -661,7 +904,9 @@ def train(
     Raises
     ------
     ValueError
-        Bad config or data; an incompatible checkpoint at ``cfg.checkpoint_path``.
+        Bad model, config, callbacks or data; an incompatible checkpoint at
+        ``cfg.checkpoint_path``. Tensors are checked up front, a DataLoader's batches as they
+        arrive: NaN or infinity in ``X`` is refused, not reported as divergence.
 
     Notes
     -----
@@ -671,20 +916,42 @@ def train(
     produces a non-finite loss stops with ``stopped == "diverged"`` (it never reaches a target);
     ``diverged_at_init`` says whether the untrained network's loss was already non-finite.
     """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"train: model must be a torch.nn.Module; got {type(model).__name__}.")
+    if not isinstance(cfg, TrainConfig):
+        raise ValueError(
+            f"train: cfg must be a TrainConfig; got {type(cfg).__name__}. Build one with "
+            "TrainConfig(**values)."
+        )
+    for hook_name, hook in (("on_epoch_end", on_epoch_end), ("progress", progress)):
+        if hook is not None and not callable(hook):
+            raise ValueError(f"train: {hook_name} must be a function or None; got {hook!r}.")
     cfg.validate()
     if cfg.target_val_acc is not None and val is None:
         raise ValueError("train: cfg.target_val_acc is set but no val data was given.")
     device = resolve_device(cfg.device)
+    dtype = _input_dtype(model)
     if not isinstance(train, DataLoader):
-        train = _check_tensors(train, "train")
-        train = (train[0].to(device), train[1].to(device))  # small sets: move once
+        train = _check_tensors(train, "train", dtype=dtype)
+        train = _Checked((train[0].to(device), train[1].to(device)))  # small sets: move once
     if val is not None and not isinstance(val, DataLoader):
-        val = _check_tensors(val, "val")
-        val = (val[0].to(device), val[1].to(device))
+        val = _check_tensors(val, "val", dtype=dtype)
+        val = _Checked((val[0].to(device), val[1].to(device)))
     model.to(device)
     for name, data in (("train", train), ("val", val)):
         if data is not None and not isinstance(data, DataLoader):
             _check_model_fits(model, data, name)
+    # a DataLoader's batches are checked as they arrive (evaluate() takes these too)
+    train_data: tuple[Tensor, Tensor] | _CheckedLoader = (
+        _CheckedLoader(train, model, name="train", caller="train", device=device)
+        if isinstance(train, DataLoader)
+        else train
+    )
+    val_data: Any = (
+        _CheckedLoader(val, model, name="val", caller="train", device=device)
+        if isinstance(val, DataLoader)
+        else val
+    )
     optimizer = _make_optimizer(model, cfg)
     order = torch.Generator().manual_seed(cfg.seed)  # data order, independent of the model RNG
     checkpoint = Path(cfg.checkpoint_path) if cfg.checkpoint_path else None
@@ -703,7 +970,7 @@ def train(
     for epoch in range(history.epochs + 1, cfg.epochs + 1):
         started = time.perf_counter()
         total_loss, correct, count = 0.0, 0, 0
-        for xb, yb in _batches(train, cfg.batch_size, order):
+        for xb, yb in _batches(train_data, cfg.batch_size, order):
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             lr = lr_at(step, cfg)
             for group in optimizer.param_groups:
@@ -733,13 +1000,15 @@ def train(
             train_acc = (
                 kept_acc
                 if kept_acc is not None
-                else evaluate(model, train, device=device, batch_size=cfg.eval_batch_size)[1]
+                else evaluate(
+                    model, cast(Any, train_data), device=device, batch_size=cfg.eval_batch_size
+                )[1]
             )
         else:
             train_acc = correct / count
         val_acc = None
-        if val is not None:
-            _, val_acc = evaluate(model, val, device=device, batch_size=cfg.eval_batch_size)
+        if val_data is not None:
+            _, val_acc = evaluate(model, val_data, device=device, batch_size=cfg.eval_batch_size)
         record = EpochRecord(
             epoch=epoch,
             loss=train_loss,

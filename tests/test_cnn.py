@@ -3,12 +3,15 @@ prunability (Torch-Pruning traces the residual coupling), and a tiny CNN trained
 
 from __future__ import annotations
 
+import json
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from bettiscope.activations import Fold
 from bettiscope.datasets.images import load_image_dataset
 from bettiscope.models import CNNConfig, build_cnn, load_model, save_model
 from bettiscope.models.cnn import DEFAULT_CHANNELS, ResidualBlock
@@ -207,3 +210,140 @@ def test_memory_estimate_from_meta_shapes_allocates_nothing(kind: str) -> None:
     assert kept > 2 * 8 * 16 * 28 * 28  # at least the first conv's maps
     huge = CNNConfig(kind=kind, channels=[200_000] * (3 if kind == "resnet" else 2))
     assert cnn_memory_bytes(huge, batch=8)["weights"] > 10**12  # counted, never allocated
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"batch_norm": "no"}, r"batch_norm must be True or False; got 'no'"),
+            ({"batch_norm": 0}, r"batch_norm must be True or False"),
+            ({"channels": 16}, r"channels must be a list of ints; got 16"),
+            ({"channels": "16"}, r"channels must be a list of ints"),
+            ({"channels": [8.0]}, r"channels must be a list of ints.*not truncated"),
+            ({"input_size": 28.0}, r"'input_size' parameter of CNNConfig must be an int"),
+            ({"activation_kwargs": [1]}, r"activation_kwargs must be a dict .* got \[1\]"),
+            (
+                {"activation": Fold(slope=0.25)},
+                r"Here: activation='fold', activation_kwargs=\{'slope': 0\.25\}",
+            ),
+        ],
+    )
+    def test_bad_field(self, kwargs, message):
+        with pytest.raises(ValueError, match=message):
+            CNNConfig(**kwargs)
+
+    def test_batch_norm_false_means_off(self):
+        model = build_cnn(batch_norm=np.bool_(False), input_size=8)
+        assert model.config.batch_norm is False
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+
+    def test_numpy_integers_are_stored_as_ints(self, tmp_path):
+        cfg = CNNConfig(
+            in_channels=np.int64(1),
+            num_classes=np.int32(3),
+            channels=np.array([4, 8]),
+            input_size=np.int64(8),
+            downsample=[np.int64(1)],
+        )
+        fields = [cfg.in_channels, cfg.num_classes, cfg.input_size, *cfg.widths, *cfg.downsample]
+        assert all(type(v) is int for v in fields)
+        model = build_cnn(cfg).eval()
+        loaded, loaded_cfg = load_model(save_model(model, None, tmp_path / "m.pt"))
+        assert loaded_cfg == cfg
+        x = torch.randn(2, 1, 8, 8)
+        assert torch.equal(loaded(x), model(x))
+
+    def test_docstring_activation_kwargs_example_builds(self):
+        import re
+
+        example = re.search(r'e\.g\. ``(\{"\w+": [\d.]+\})`` for ``"(\w+)"``', CNNConfig.__doc__)
+        assert example is not None
+        kwargs = json.loads(example.group(1))
+        model = build_cnn(activation=example.group(2), activation_kwargs=kwargs, input_size=8)
+        assert model.blocks[0].act.negative_slope == kwargs["slope"]
+
+    def test_build_cnn_refuses_a_dict_and_unknown_overrides(self):
+        with pytest.raises(
+            ValueError, match=r"cfg must be a CNNConfig or None; got dict.*from_dict"
+        ):
+            build_cnn({"kind": "vgg"}, channels=[4])
+        with pytest.raises(ValueError, match=r"unknown CNNConfig field\(s\) \['widths'\]"):
+            build_cnn(widths=[4])
+        with pytest.raises(ValueError, match=r"unknown CNNConfig field\(s\) \['width'\]"):
+            build_cnn(CNNConfig(input_size=8), width=4)
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (
+                (-1,),
+                r"'batch' parameter of cnn_memory_bytes must be an int in the range \[0, inf\)",
+            ),
+            ((2.5,), r"'batch' parameter of cnn_memory_bytes"),
+            ((8, 0), r"'image_size' parameter of cnn_memory_bytes"),
+        ],
+    )
+    def test_memory_estimate_arguments(self, args, message):
+        from bettiscope.models.cnn import cnn_memory_bytes
+
+        with pytest.raises(ValueError, match=message):
+            cnn_memory_bytes(CNNConfig(input_size=8), *args)
+
+    def test_memory_estimate_needs_a_config(self):
+        from bettiscope.models.cnn import check_cnn_memory, cnn_memory_bytes
+
+        with pytest.raises(ValueError, match="cfg must be a CNNConfig; got dict"):
+            cnn_memory_bytes({"kind": "vgg"}, 8)
+        with pytest.raises(ValueError, match=r"'batch' parameter of train must be an int"):
+            check_cnn_memory(CNNConfig(input_size=8), -1, "train")
+        assert cnn_memory_bytes(CNNConfig(input_size=8), 0)["weights"] > 0  # weights only
+
+    @pytest.mark.parametrize(
+        ("device", "message"),
+        [
+            ("gpu", r"^load_model: device 'gpu' is not a device PyTorch knows .*'cpu'"),
+            (3, r"^load_model: device must be a string"),
+        ],
+    )
+    def test_load_model_bad_device(self, tmp_path, device, message):
+        path = save_model(build_cnn(input_size=8), None, tmp_path / "m.pt")
+        with pytest.raises(ValueError, match=message):
+            load_model(path, device=device)
+
+    def test_load_model_cuda_without_cuda(self, tmp_path, monkeypatch):
+        path = save_model(build_cnn(input_size=8), None, tmp_path / "m.pt")
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        with pytest.raises(ValueError, match=r"device 'cuda' requested but CUDA is not available"):
+            load_model(path, device="cuda")
+        model, _ = load_model(path, device=torch.device("cpu"))
+        assert next(model.parameters()).device.type == "cpu"
+
+    def test_numpy_values_in_extra_and_kwargs_are_saved_as_python(self, tmp_path):
+        cfg = CNNConfig(
+            input_size=8, activation="leaky_relu", activation_kwargs={"slope": np.float64(0.1)}
+        )
+        extra = {
+            "acc": np.float64(0.9),
+            "n": np.int64(3),
+            "ok": np.bool_(True),
+            "mean": np.array([0.5, 0.25]),
+            "nested": {"k": [np.float32(1.5), (np.int8(2), "x")]},
+        }
+        loaded, loaded_cfg = load_model(save_model(build_cnn(cfg), cfg, tmp_path / "m.pt", extra))
+        assert loaded.extra == {
+            "acc": 0.9,
+            "n": 3,
+            "ok": True,
+            "mean": [0.5, 0.25],
+            "nested": {"k": [1.5, (2, "x")]},
+        }
+        assert type(loaded.extra["acc"]) is float and type(loaded.extra["n"]) is int
+        assert type(loaded_cfg.activation_kwargs["slope"]) is float
+
+    def test_extra_that_would_not_load_is_refused_before_writing(self, tmp_path):
+        with pytest.raises(ValueError, match=r"save_model: extra\['folder'\] is a \w*Path"):
+            save_model(build_cnn(input_size=8), None, tmp_path / "m.pt", {"folder": tmp_path})
+        with pytest.raises(ValueError, match="extra must be a dict"):
+            save_model(build_cnn(input_size=8), None, tmp_path / "m.pt", [("acc", 0.5)])
+        assert list(tmp_path.iterdir()) == []

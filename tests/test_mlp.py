@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from bettiscope.activations import Fold
+from bettiscope.activations import Elementwise, Fold, LeakyReLU, Proposed
 from bettiscope.models import MLP, build_mlp
 
 
@@ -126,3 +128,83 @@ def test_memory_estimate_counts_weights_adam_state_and_kept_activations() -> Non
 def test_weights_that_cannot_fit_are_refused_before_allocation() -> None:
     with pytest.raises(ValueError, match=r"would need about 10\.9 TiB.*smaller width or depth"):
         build_mlp(2, 2, width=10**6, depth=5)
+
+
+def _state_equal(a: nn.Module, b: nn.Module) -> bool:
+    first, second = a.state_dict(), b.state_dict()
+    return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
+@pytest.mark.parametrize(
+    ("activation", "name", "kwargs"),
+    [
+        (Fold(slope=0.25), "fold", {"slope": 0.25}),
+        (LeakyReLU(0.05), "leaky_relu", {"slope": 0.05}),
+        (Proposed(), "proposed", {}),
+        (functools.partial(Fold, slope=0.2), "fold", {"slope": 0.2}),
+        (nn.PReLU(init=0.4), "prelu", {"init": 0.4}),
+    ],
+)
+def test_an_activation_instance_is_recorded_so_the_config_rebuilds_it(
+    activation, name, kwargs
+) -> None:
+    model = build_mlp(2, 2, depth=3, activation=activation, seed=0)
+    cfg = model.config
+    assert (cfg.activation, cfg.activation_kwargs) == (name, kwargs)
+    again = build_mlp(
+        cfg.in_features,
+        cfg.num_classes,
+        width=cfg.width,
+        depth=cfg.depth,
+        activation=cfg.activation,
+        activation_kwargs=cfg.activation_kwargs,
+        seed=0,
+    )
+    assert repr(again) == repr(model) and _state_equal(again, model)
+
+
+def test_a_custom_activation_is_marked_and_refused_when_rebuilt() -> None:
+    model = build_mlp(2, 2, depth=3, activation=Elementwise(torch.sin))
+    assert (model.config.activation, model.config.activation_kwargs) == ("custom:sin", {})
+    with pytest.raises(ValueError, match="cannot be rebuilt from its name"):
+        build_mlp(2, 2, activation=model.config.activation)
+    hard = build_mlp(2, 2, depth=3, activation=nn.Hardtanh, activation_kwargs={"min_val": -0.5})
+    assert hard.config.activation == "torch.nn.modules.activation.Hardtanh"  # an import path
+    cfg = hard.config
+    again = build_mlp(
+        2, 2, depth=3, activation=cfg.activation, activation_kwargs=cfg.activation_kwargs
+    )
+    assert again.act1.min_val == -0.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"widths": [2.7, 3.9]}, r"every hidden width must be an int; got \[2\.7, 3\.9\]"),
+        ({"widths": [4.0]}, r"every hidden width must be an int"),
+        ({"widths": [3, True]}, r"every hidden width must be an int"),
+        ({"widths": 5}, r"widths must be a list of hidden-layer widths.*got 5"),
+        ({"widths": "15"}, r"widths must be a list"),
+        ({"width": 4.0}, r"width must be a positive int"),
+        ({"depth": np.float64(3)}, r"depth must be an int >= 1"),
+        ({"activation_kwargs": [1]}, r"activation_kwargs must be a dict .* got \[1\]"),
+        ({"activation_kwargs": {1: 2}}, r"activation_kwargs must be a dict"),
+        ({"seed": 2.7}, r"seed must be None or an int"),
+        ({"seed": True}, r"seed must be None or an int"),
+        ({"seed": 2**64}, r"seed must be None or an int in \[-2\*\*63, 2\*\*64\)"),
+    ],
+)
+def test_sizes_and_seed_are_never_truncated(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^build_mlp: {message}"):
+        build_mlp(2, 2, **kwargs)
+
+
+def test_numpy_integers_are_ints() -> None:
+    model = build_mlp(
+        np.int64(3), np.int32(2), width=np.int64(5), depth=np.int64(3), seed=np.int64(4)
+    )
+    assert _state_equal(model, build_mlp(3, 2, width=5, depth=3, seed=4))
+    cfg = model.config
+    assert all(type(v) is int for v in (cfg.in_features, cfg.num_classes, cfg.width, cfg.depth))
+    explicit = build_mlp(2, 2, widths=np.array([4, 6]))
+    assert explicit.config.widths == [4, 6] and all(type(w) is int for w in explicit.config.widths)

@@ -119,3 +119,33 @@ def test_pyplot_is_headless_but_keeps_a_backend_already_in_use(setup: str, expec
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip().lower() == expected
+
+
+def test_numpy_non_finite_floats_are_written_as_python_ones_are(tmp_path: Path) -> None:
+    values = {
+        "nan": np.float64("nan"),
+        "nan32": np.float32("nan"),
+        "inf": np.float64("inf"),
+        "-inf": np.float16("-inf"),
+        "py_nan": float("nan"),
+        "array": np.array([1.5, np.nan, -np.inf]),
+    }
+    expected = {
+        "nan": None,
+        "nan32": None,
+        "inf": "inf",
+        "-inf": "-inf",
+        "py_nan": None,
+        "array": [1.5, None, "-inf"],
+    }
+    assert to_jsonable(values) == expected
+    path = atomic_write_json(tmp_path / "r.json", values)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"invalid JSON constant {constant}")
+
+    assert json.loads(path.read_text(), parse_constant=refuse) == expected
+    # finite NumPy scalars keep their value, as Python numbers
+    finite = to_jsonable([np.float64(0.1), np.int64(3), np.bool_(True), np.str_("a")])
+    assert finite == [0.1, 3, True, "a"]
+    assert [type(v) for v in finite] == [float, int, bool, str]

@@ -135,7 +135,11 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Convert NumPy scalars/arrays, paths, tuples and dataclass-like objects for ``json``."""
+    """Convert NumPy scalars/arrays, paths, tuples and dataclass-like objects for ``json``.
+
+    Non-finite floats, Python's or NumPy's alike, become ``None`` (NaN) or the strings
+    ``"inf"`` / ``"-inf"``, so the output is valid JSON (which has no NaN or infinity).
+    """
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -143,7 +147,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return to_jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return to_jsonable(value.item())  # a Python scalar, then treated as one
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, float) and not np.isfinite(value):

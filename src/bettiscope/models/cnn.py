@@ -29,12 +29,15 @@ and a hand slicer can walk ``blocks[i].conv -> blocks[i].bn -> blocks[i + 1].con
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -87,9 +90,11 @@ class CNNConfig:
         ``[16, 16, 16, 32, 32, 64, 64]`` (ResNet). A pruned model is the same config with
         smaller entries.
     activation : str, default="relu"
-        Name in :data:`bettiscope.activations.ACTIVATIONS`; a fresh module after every conv.
+        Name in :data:`bettiscope.activations.ACTIVATIONS` (or an import path, see
+        :func:`bettiscope.activations.get_activation`); a fresh module after every conv.
     activation_kwargs : dict, default={}
-        Keyword arguments for the activation (e.g. ``{"negative_slope": 0.2}``).
+        Keyword arguments for the activation, e.g. ``{"slope": 0.1}`` for ``"leaky_relu"``
+        (bettiscope's LeakyReLU names its negative slope ``slope``).
     input_size : int, default=28
         Side of the (square) input images in pixels. Only used to choose where to halve the
         resolution by default and to make example inputs; the global pooling accepts any size.
@@ -102,10 +107,12 @@ class CNNConfig:
     batch_norm : bool, default=True
         Batch normalisation after every conv.
 
+    Integer fields take ints or NumPy integers (stored as ints); floats are never truncated.
+
     Raises
     ------
     ValueError
-        If a field is out of range or the widths do not fit the kind.
+        If a field has the wrong type or is out of range, or the widths do not fit the kind.
     """
 
     kind: str = "vgg"
@@ -120,19 +127,42 @@ class CNNConfig:
 
     def __post_init__(self) -> None:
         caller = "CNNConfig"
-        check_param("kind", self.kind, Options(KINDS), caller=caller)
-        check_param("in_channels", self.in_channels, Interval(int, 1, None), caller=caller)
-        check_param("num_classes", self.num_classes, Interval(int, 1, None), caller=caller)
-        check_param("input_size", self.input_size, Interval(int, 1, None), caller=caller)
+        self.kind = str(check_param("kind", self.kind, Options(KINDS), caller=caller))
+        positive = Interval(int, 1, None)
+        self.in_channels = int(
+            check_param("in_channels", self.in_channels, positive, caller=caller)
+        )
+        self.num_classes = int(
+            check_param("num_classes", self.num_classes, positive, caller=caller)
+        )
+        self.input_size = int(check_param("input_size", self.input_size, positive, caller=caller))
         if not isinstance(self.activation, str) or not self.activation:
+            from bettiscope.activations import CUSTOM_PREFIX, activation_spec
+
+            example = ""
+            if callable(self.activation):  # a module, class or factory: say what to write
+                name, kwargs = activation_spec(self.activation)
+                if not name.startswith(CUSTOM_PREFIX):
+                    example = f" Here: activation={name!r}, activation_kwargs={kwargs!r}."
             raise ValueError(
                 f"CNNConfig: activation must be a registered activation name (a string, so "
-                f"the config can be saved); got {self.activation!r}."
+                f"the config can be saved), with its arguments in activation_kwargs; got "
+                f"{self.activation!r}.{example}"
             )
-        if not isinstance(self.activation_kwargs, dict):
+        self.activation = str(self.activation)
+        if not isinstance(self.activation_kwargs, Mapping) or not all(
+            isinstance(key, str) for key in self.activation_kwargs
+        ):
             raise ValueError(
-                f"CNNConfig: activation_kwargs must be a dict; got {self.activation_kwargs!r}."
+                f"CNNConfig: activation_kwargs must be a dict of the activation's constructor "
+                f"arguments by name, e.g. {{'slope': 0.1}}; got {self.activation_kwargs!r}."
             )
+        self.activation_kwargs = dict(self.activation_kwargs)
+        if not isinstance(self.batch_norm, (bool, np.bool_)):
+            raise ValueError(
+                f"CNNConfig: batch_norm must be True or False; got {self.batch_norm!r}."
+            )
+        self.batch_norm = bool(self.batch_norm)
         if self.channels is None:
             self.channels = list(DEFAULT_CHANNELS[self.kind])
         self.channels = _int_list(self.channels, "channels")
@@ -193,12 +223,18 @@ class CNNConfig:
 
 
 def _int_list(values: Any, name: str) -> list[int]:
+    """``values`` as a list of Python ints (NumPy integers accepted, floats refused)."""
+    if isinstance(values, (str, bytes, Mapping)):
+        raise ValueError(f"CNNConfig: {name} must be a list of ints; got {values!r}.")
     try:
         items = list(values)
     except TypeError:
         raise ValueError(f"CNNConfig: {name} must be a list of ints; got {values!r}.") from None
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-        raise ValueError(f"CNNConfig: {name} must be a list of ints; got {values!r}.")
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+        raise ValueError(
+            f"CNNConfig: {name} must be a list of ints; got {values!r} (floats are not "
+            "truncated: round them yourself)."
+        )
     return [int(v) for v in items]
 
 
@@ -407,14 +443,24 @@ def build_cnn(cfg: CNNConfig | None = None, **overrides: Any) -> CNN:
     Raises
     ------
     ValueError
-        Invalid config, or an activation name that is not registered.
+        ``cfg`` is not a CNNConfig, an override is not a field, an invalid config, or an
+        activation name that is not registered.
     """
+    if cfg is not None and not isinstance(cfg, CNNConfig):
+        hint = " Build one with CNNConfig.from_dict(...)." if isinstance(cfg, Mapping) else ""
+        raise ValueError(
+            f"build_cnn: cfg must be a CNNConfig or None; got {type(cfg).__name__}.{hint}"
+        )
+    known = [f.name for f in dataclasses.fields(CNNConfig)]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ValueError(
+            f"build_cnn: unknown CNNConfig field(s) {unknown}; known: {', '.join(known)}."
+        )
     if cfg is None:
         cfg = CNNConfig(**overrides)
     elif overrides:
         cfg = dataclasses.replace(cfg, **overrides)
-    if not isinstance(cfg, CNNConfig):
-        raise ValueError(f"build_cnn: expected a CNNConfig; got {type(cfg).__name__}.")
     model_class = VGGCNN if cfg.kind == "vgg" else ResNetCNN
     return model_class(cfg)
 
@@ -427,8 +473,33 @@ def cnn_memory_bytes(cfg: CNNConfig, batch: int, image_size: int | None = None) 
     every parameter once; ``training`` adds their gradients and Adam's two moments (4 copies)
     and every layer's output kept for the backward pass plus as much again for its gradient.
     An estimate for refusing impossible runs early, not a measurement.
+
+    Parameters
+    ----------
+    cfg : CNNConfig
+        The architecture.
+    batch : int
+        Images per batch, >= 0 (0 counts the weights and their optimiser state only).
+    image_size : int or None, default=None
+        Side of the square images in pixels; ``None`` means ``cfg.input_size``.
+
+    Returns
+    -------
+    dict
+        ``{"weights": bytes, "training": bytes}``.
+
+    Raises
+    ------
+    ValueError
+        ``cfg`` is not a CNNConfig, or ``batch`` or ``image_size`` is not an int in range.
     """
-    size = cfg.input_size if image_size is None else image_size
+    caller = "cnn_memory_bytes"
+    if not isinstance(cfg, CNNConfig):
+        raise ValueError(f"{caller}: cfg must be a CNNConfig; got {type(cfg).__name__}.")
+    batch = int(check_param("batch", batch, Interval(int, 0, None, closed="left"), caller=caller))
+    if image_size is not None:
+        check_param("image_size", image_size, Interval(int, 1, None, closed="left"), caller=caller)
+    size = cfg.input_size if image_size is None else int(image_size)
     with torch.device("meta"):
         model = build_cnn(cfg)
     kept = 0
@@ -455,6 +526,7 @@ def check_cnn_memory(cfg: CNNConfig, batch: int, caller: str) -> None:
     available now (:func:`cnn_memory_bytes`); the message says what to change."""
     from bettiscope._validation import check_memory
 
+    check_param("batch", batch, Interval(int, 0, None, closed="left"), caller=caller)
     check_memory(
         f"{caller}: training a {cfg.kind} CNN with conv widths {cfg.channels} on batches of "
         f"{batch:,} images of {cfg.input_size} x {cfg.input_size} pixels",
@@ -489,13 +561,21 @@ def save_model(
     path : path-like
         Destination (``.pt`` by convention); parent folders are created.
     extra : dict or None, default=None
-        Plain data to keep beside the model (metrics, class names, normalisation); only
-        str/int/float/bool/None, lists and dicts, so the file stays loadable without pickle.
+        Plain data to keep beside the model (metrics, class names, normalisation): str, int,
+        float, bool, None, tensors, and lists, tuples and dicts of them, so the file stays
+        loadable without pickle. NumPy scalars and arrays are stored as Python numbers and
+        lists.
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    ValueError
+        ``cfg`` is missing, or ``extra`` (or the config's activation_kwargs) holds a value
+        that could not be loaded back (the message names it); nothing is written then.
     """
     if cfg is None:
         cfg = getattr(model, "config", None)
@@ -503,17 +583,51 @@ def save_model(
         raise ValueError(
             "save_model: cfg must be the model's CNNConfig (or the model must carry .config)."
         )
+    if extra is not None and not isinstance(extra, Mapping):
+        raise ValueError(f"save_model: extra must be a dict (or None); got {type(extra).__name__}.")
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     payload = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "config": cfg.to_dict(),
+        "config": _plain(cfg.to_dict(), "cfg"),
         "state_dict": state,
-        "extra": dict(extra or {}),
+        "extra": _plain(dict(extra or {}), "extra"),
     }
     with atomic_path(path) as temporary:
         torch.save(payload, temporary)
     return Path(path)
+
+
+def _plain(value: Any, where: str) -> Any:
+    """``value`` as data ``torch.load(weights_only=True)`` reads back: NumPy scalars and
+    arrays become Python numbers and lists; anything else that is not plain is refused."""
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist(), where)
+    if isinstance(value, np.generic):
+        value = value.item()
+    # exact built-in types: a subclass (an IntEnum, a str subclass) would be pickled as a class
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return bool(value)
+    for kind in (int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, Mapping):
+        return {
+            _plain(key, f"{where} key {key!r}"): _plain(item, f"{where}[{key!r}]")
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        items = [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    raise ValueError(
+        f"save_model: {where} is a {type(value).__name__} ({value!r:.80}); a model file keeps "
+        "only str, int, float, bool, None, tensors, and lists, tuples and dicts of them, so it "
+        "loads without unpickling code. Convert it (e.g. str(path), float(x)) or leave it out."
+    )
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -580,10 +694,13 @@ def load_model(
 
     Raises
     ------
+    ValueError
+        ``device`` is not a device, or one this machine does not have (checked first).
     DataFileError
         Missing, truncated or foreign file, or a state dict that does not fit the config
         (the message names the file and the first mismatches).
     """
+    target = _check_device(device, "load_model")
     file = Path(path)
     payload = load_checkpoint(file)
     try:
@@ -627,6 +744,46 @@ def load_model(
         )
     model.load_state_dict(state)
     model.extra = payload.get("extra") or {}
-    model.to(device)
+    try:
+        model.to(target)
+    except (RuntimeError, AssertionError) as error:  # a backend that exists but fails here
+        raise ValueError(
+            f"load_model: cannot move the model to device {device!r} ({error}); use device='cpu'."
+        ) from None
     model.eval()
     return model, cfg
+
+
+def _check_device(device: Any, caller: str) -> torch.device:
+    """``device`` as a ``torch.device`` this machine has; a one-line error otherwise."""
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(
+            f"{caller}: device must be a string such as 'cpu' or 'cuda:0', or a torch.device; "
+            f"got {device!r}."
+        )
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(
+            f"{caller}: device {device!r} is not a device PyTorch knows ({reason}); use 'cpu', "
+            "'cuda' or 'cuda:N'."
+        ) from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(
+                f"{caller}: device {device!r} requested but CUDA is not available here; "
+                "use device='cpu'."
+            )
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(
+                f"{caller}: device {device!r} requested but this machine has {count} CUDA "
+                f"device(s) (cuda:0 to cuda:{count - 1})."
+            )
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"{caller}: device {device!r} requested but MPS is not available here; "
+            "use device='cpu'."
+        )
+    return resolved

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ import torch
 from torch import nn
 
 from bettiscope._validation import check_memory
-from bettiscope.activations import activation_name, get_activation
+from bettiscope.activations import activation_spec, get_activation
 
 __all__ = [
     "BIAS_INITS",
@@ -63,9 +64,14 @@ class MLPConfig:
     widths : list of int, optional
         Explicit hidden widths; overrides ``width`` and ``depth``.
     activation : str, default="relu"
-        Registry name (see :mod:`bettiscope.activations`).
+        What ``get_activation(activation, **activation_kwargs)`` rebuilds the activation from
+        (see :func:`bettiscope.activations.activation_spec`): a registry name, possibly with
+        arguments (``"fold(slope=0.25)"``), or an import path. A module instance that cannot be
+        rebuilt from a name (a class that is not registered, a lambda, trained weights) is
+        recorded as ``"custom:<name>"``, which ``get_activation`` refuses.
     activation_kwargs : dict
-        Constructor arguments for the activation.
+        Constructor arguments for the activation (a module instance's arguments that differ
+        from the defaults, e.g. ``{"slope": 0.25}`` for ``Fold(slope=0.25)``).
     init : {"glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal"}
         Weight initialisation.
     bias_init : {"zeros", "uniform"}, default="zeros"
@@ -101,8 +107,8 @@ class MLP(nn.Sequential):
     """Dense layers with an activation after each hidden one; the last layer gives logits.
 
     Build with :func:`build_mlp`. Children are named ``fc1, act1, ..., fcN, actN, logits``.
-    ``config`` holds the :class:`MLPConfig` it was built from (may be None for a custom
-    activation module).
+    ``config`` holds the :class:`MLPConfig` it was built from (None if the model was built
+    directly from layers).
     """
 
     def __init__(self, layers: OrderedDict[str, nn.Module], config: MLPConfig | None = None):
@@ -218,13 +224,17 @@ def build_mlp(
     Returns
     -------
     MLP
-        With ``.config`` recording the recipe (a custom activation by its class name).
+        With ``.config`` recording the recipe: an activation module instance by its registry
+        name and constructor arguments, or as ``"custom:<name>"`` when it cannot be rebuilt
+        from them (see :class:`MLPConfig`).
 
     Raises
     ------
     ValueError
-        Non-positive sizes, unknown init, bias_init or activation; weights that would not fit
-        in the memory available now.
+        Sizes or a seed that are not ints (NumPy integers are ints; floats are never
+        truncated), non-positive sizes, widths that are not a list, activation_kwargs that is
+        not a dict, unknown init, bias_init or activation; weights that would not fit in the
+        memory available now.
 
     Examples
     --------
@@ -234,24 +244,47 @@ def build_mlp(
     """
     caller = "build_mlp"
     for name, value in (("in_features", in_features), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not _is_int(value) or value < 1:
             raise ValueError(f"{caller}: {name} must be a positive int; got {value!r}.")
+    in_features, num_classes = int(in_features), int(num_classes)
     if widths is None:
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        if not _is_int(width) or width < 1:
             raise ValueError(f"{caller}: width must be a positive int; got {width!r}.")
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        if not _is_int(depth) or depth < 1:
             raise ValueError(
                 f"{caller}: depth must be an int >= 1 (dense layers counting the output layer); "
                 f"got {depth!r}."
             )
+        width, depth = int(width), int(depth)
         hidden = [width] * (depth - 1)
     else:
-        hidden = [int(w) for w in widths]
+        if isinstance(widths, (str, bytes, Mapping)) or not isinstance(widths, Iterable):
+            raise ValueError(
+                f"{caller}: widths must be a list of hidden-layer widths, e.g. [15, 15] "
+                f"(or None to use width and depth); got {widths!r}."
+            )
+        given = list(widths)
+        if not all(_is_int(w) for w in given):
+            raise ValueError(
+                f"{caller}: every hidden width must be an int; got {given!r}. Round them "
+                "yourself: widths are never truncated."
+            )
+        hidden = [int(w) for w in given]
         if any(w < 1 for w in hidden):
-            raise ValueError(f"{caller}: every hidden width must be >= 1; got {list(widths)}.")
+            raise ValueError(f"{caller}: every hidden width must be >= 1; got {hidden}.")
     if init not in INITS:
         raise ValueError(f"{caller}: init must be one of {', '.join(INITS)}; got {init!r}.")
     check_bias_init(bias_init, caller)
+    if seed is not None and (not _is_int(seed) or not -(2**63) <= seed < 2**64):
+        raise ValueError(f"{caller}: seed must be None or an int in [-2**63, 2**64); got {seed!r}.")
+    if activation_kwargs is not None and not (
+        isinstance(activation_kwargs, Mapping)
+        and all(isinstance(k, str) for k in activation_kwargs)
+    ):
+        raise ValueError(
+            f"{caller}: activation_kwargs must be a dict of constructor arguments by name, "
+            f"e.g. {{'slope': 0.1}}; got {activation_kwargs!r}."
+        )
     kwargs = dict(activation_kwargs or {})
     get_activation(activation, **kwargs)  # fail early, with the registry's message
     check_memory(
@@ -271,18 +304,24 @@ def build_mlp(
             layers = _build_layers(
                 in_features, num_classes, hidden, activation, kwargs, init, bias_init
             )
+    recorded_activation, recorded_kwargs = activation_spec(activation, kwargs)
     config = MLPConfig(
         in_features=in_features,
         num_classes=num_classes,
         width=width if widths is None else (max(hidden) if hidden else 0),
         depth=len(hidden) + 1,
         widths=None if widths is None else hidden,
-        activation=activation_name(activation),
-        activation_kwargs=kwargs,
+        activation=recorded_activation,
+        activation_kwargs=recorded_kwargs,
         init=init,
         bias_init=bias_init,
     )
     return MLP(layers, config)
+
+
+def _is_int(value: Any) -> bool:
+    """An int or NumPy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def mlp_config_dict(model: MLP) -> dict[str, Any] | None:

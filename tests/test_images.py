@@ -222,6 +222,7 @@ class TestFashionMnist:
         raw.test_images = np.zeros((2, 1, 28, 28), np.uint8)
         images_module._check_split_shapes(raw, "a.gz", "t.gz")  # same shape: fine
 
+    @pytest.mark.filterwarnings("ignore:.*no training image")  # 30 images, 10 classes
     def test_limit_keeps_test_proportion(self, tmp_path):
         make_fashion(tmp_path, n_train=60, n_test=30)
         ds = load_image_dataset("fashion-mnist", data_dir=tmp_path, limit=30, val_fraction=0.2)

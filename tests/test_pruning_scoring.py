@@ -263,3 +263,32 @@ class TestCapture:
         assert model.training
         for layer in a:
             assert torch.allclose(a[layer], b[layer], atol=1e-6)
+
+    def test_in_place_activation_does_not_overwrite_the_conv_maps(self):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(inplace=True)).eval()
+        images = torch.randn(5, 1, 8, 8)
+        with torch.no_grad():
+            expected = model[0](images)
+        maps = capture_maps(model, images, layers=["0"])  # a name, as capture() takes
+        assert torch.equal(maps["0"], expected) and bool((maps["0"] < 0).any())
+        assert torch.equal(capture_maps(model, images, layers="0")["0"], expected)
+
+    def test_float64_images_are_cast_and_bad_layers_named(self):
+        model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()).eval()
+        images = torch.randn(4, 1, 8, 8)
+        as_double = capture_maps(model, images.double())["0"]
+        assert torch.equal(as_double, capture_maps(model, images)["0"])
+        with pytest.raises(ValueError, match="no module 'conv9'; its convs are 0"):
+            capture_maps(model, images, layers=["conv9"])
+        with pytest.raises(TypeError, match=r"module names or \(name, nn.Conv2d\) pairs"):
+            capture_maps(model, images, layers=[3])
+        with pytest.raises(ValueError, match="must be a float tensor"):
+            capture_maps(model, images.to(torch.uint8))
+
+    def test_knn_hop_scale_counts_hops(self):
+        from bettiscope.pruning import BettiConfig
+
+        with pytest.raises(ValueError, match="scale counts hops"):
+            BettiConfig(metric="knn-hop", k=5)  # the euclidean default 0.4 is no hop count
+        assert BettiConfig(metric="knn-hop", k=5, scale=1.5).scale == 1.5

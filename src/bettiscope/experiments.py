@@ -35,7 +35,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -132,12 +132,21 @@ class StudyTask:
     def __post_init__(self) -> None:
         # the probe first measures at a trace, possibly hours into a comparison: a bad Betti
         # parameter (k=0, a negative scale) must fail here, before any run starts
-        from bettiscope._validation import check_params
-        from bettiscope.topology import PARAMETER_CONSTRAINTS
+        from bettiscope._validation import check_param, check_params
+        from bettiscope.probe import DEFAULT_MEASURE
+        from bettiscope.topology import KNN_HOP_SCALE, KNN_HOP_SCALE_HINT, PARAMETER_CONSTRAINTS
 
-        check_params(
-            self.measure, PARAMETER_CONSTRAINTS, caller=f"the Betti measurement of {self.name}"
-        )
+        caller = f"the Betti measurement of {self.name}"
+        check_params(self.measure, PARAMETER_CONSTRAINTS, caller=caller)
+        metric = self.measure.get("metric", DEFAULT_MEASURE["metric"])
+        if metric == "knn-hop" and self.measure.get("scale") is not None:
+            check_param(
+                "scale",
+                self.measure["scale"],
+                KNN_HOP_SCALE,
+                caller=caller,
+                hint=KNN_HOP_SCALE_HINT,
+            )
 
 
 #: kind -> builder ``builder(dataset, *, data_seed, **options) -> StudyTask``.
@@ -246,9 +255,10 @@ def mlp_task(
         A name known to :func:`bettiscope.datasets.load_dataset` ("D-I", "D-II", ...) or a
         path to a ``.npz``/``.csv`` point cloud with labels.
     data_seed : int, default=0
-        Seed of the data set generator and of the train/val split (fixed across runs: paired).
+        Seed (>= 0) of the data set generator and of the train/val split (fixed across runs:
+        paired).
     width, depth : int, default=15, 10
-        MLP width and layers counting the output layer (Naitzat: 15 and 10).
+        MLP width and layers counting the output layer, both >= 1 (Naitzat: 15 and 10).
     bias_init : {"zeros", "uniform"}, default="zeros"
         MLP bias initialisation (see :func:`bettiscope.models.mlp.build_mlp`): zero as in the
         study, or PyTorch's uniform default, which breaks the mirror symmetry an even
@@ -263,18 +273,24 @@ def mlp_task(
         2500 epochs (2500 steps in full batch; see
         :func:`bettiscope.training.resolve_lr_decay_steps`).
     batch_size : int or None, default=None
-        None = full batch (the study).
+        Points per optimiser step (>= 1); None = full batch (the study).
     dataset_params : dict, optional
         Passed to ``load_dataset`` (e.g. a smaller ``n_points`` for a quick run).
     measure : dict, optional
         Overrides of the data set's recommended Betti parameters.
+
+    Raises
+    ------
+    ValueError
+        An option of the wrong type or out of range (checked before the data set is built), a
+        data set with fewer than two classes, or training that would not fit in memory.
     """
     from bettiscope.datasets import load_dataset
     from bettiscope.models.mlp import check_bias_init
 
     check_bias_init(bias_init, "mlp_task")  # before any work: models are built in the workers
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"mlp_task: val_fraction must be in [0, 1); got {val_fraction!r}.")
+    _check_mlp_options(data_seed, width, depth, batch_size, val_fraction)
+    width, depth = int(width), int(depth)  # build_mlp takes Python ints (not NumPy's)
     if probe not in ("auto", "train", "eval"):
         raise ValueError(f"mlp_task: probe must be 'auto', 'train' or 'eval'; got {probe!r}.")
     data = load_dataset(dataset, seed=data_seed, **(dataset_params or {}))
@@ -340,6 +356,50 @@ def mlp_task(
             },
         },
     )
+
+
+def _check_mlp_options(
+    data_seed: Any, width: Any, depth: Any, batch_size: Any, val_fraction: Any
+) -> None:
+    """Refuse, before the data set is built, options that would fail later: in NumPy (a
+    negative seed), in a worker's first run (a zero width) or as a bare ZeroDivisionError
+    (a zero batch size)."""
+    from bettiscope._validation import Interval, check_param
+
+    caller = "mlp_task"
+    check_param(
+        "data_seed",
+        data_seed,
+        Interval(int, 0, None, closed="left"),
+        caller=caller,
+        hint="It seeds the data set and the train/val split (NumPy seeds are non-negative).",
+    )
+    check_param(
+        "width",
+        width,
+        Interval(int, 1, None, closed="left"),
+        caller=caller,
+        hint="Units per layer.",
+    )
+    check_param(
+        "depth",
+        depth,
+        Interval(int, 1, None, closed="left"),
+        caller=caller,
+        hint="Dense layers counting the output layer (1 = a linear model).",
+    )
+    if batch_size is not None:
+        check_param(
+            "batch_size",
+            batch_size,
+            Interval(int, 1, None, closed="left"),
+            caller=caller,
+            hint="Give a positive number of points per step, or None for full batch.",
+        )
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
+        raise ValueError(f"mlp_task: val_fraction must be in [0, 1); got {val_fraction!r}.")
+    if not 0.0 <= float(val_fraction) < 1.0:
+        raise ValueError(f"mlp_task: val_fraction must be in [0, 1); got {val_fraction!r}.")
 
 
 def _check_training_memory(
@@ -420,7 +480,8 @@ class CompareConfig:
         First evaluation seed (a screening study uses e.g. 2000 to stay off the evaluation
         seeds 0..9).
     tuning_seeds : int, default=3
-        Tuning seeds ``1000 .. 1000+tuning_seeds-1`` (disjoint from evaluation seeds).
+        Tuning seeds ``1000 .. 1000+tuning_seeds-1``; when tuning runs (``lr_grid`` has two or
+        more values) :meth:`validate` refuses evaluation seeds that overlap them.
     max_epochs : int, default=500
         Same epoch budget for every activation and phase.
     lr_grid : list of float
@@ -473,9 +534,18 @@ class CompareConfig:
     bootstrap: int = 10_000
 
     def validate(self) -> CompareConfig:
-        """Check values and normalise the activation names; return self."""
+        """Check values and normalise the activation names; return self.
+
+        Raises
+        ------
+        ValueError
+            A value of the wrong type (a float or text count, an activation that is not a
+            registry name, ...) or out of range, an unknown activation or device, or evaluation
+            seeds that overlap the tuning seeds while tuning runs.
+        """
         from bettiscope.activations import activation_name, get_activation
 
+        self._check_types()
         if isinstance(self.activations, str) or not any(a.strip() for a in self.activations):
             raise ValueError(
                 f"compare: activations must be a list of names, e.g. ['proposed', 'relu']; "
@@ -527,12 +597,95 @@ class CompareConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"compare: {message}.")
+        self._check_seeds_disjoint()
         try:
             resolve_device(self.device)  # here, not in every worker's first run
         except ValueError as error:
             raise ValueError(f"compare: {error}") from None
         self.lr_grid = sorted({float(lr) for lr in self.lr_grid})
         return self
+
+    def _check_types(self) -> None:
+        """Refuse values of the wrong type with one line each, before any comparison of them
+        (``"2" >= 1`` would raise a bare TypeError, ``2.5`` seeds would fail in ``range``)."""
+        caller = "compare"
+        for name in _INT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(
+                    f"{caller}: {name} must be an int; got {value!r} ({type(value).__name__}). "
+                    f"Give a whole number, e.g. {name}={getattr(CompareConfig, name)}."
+                )
+        for name in ("target_train_acc", "target_val_acc"):
+            value = getattr(self, name)
+            if value is None and name == "target_val_acc":
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(
+                    f"{caller}: {name} must be a number in (0, 1]; got {value!r} "
+                    f"({type(value).__name__}). Give a fraction, e.g. {name}=0.99."
+                )
+            if not math.isfinite(value):
+                raise ValueError(f"{caller}: {name} must be a number in (0, 1]; got {value!r}.")
+        for name in ("relu_lr_runs", "relu_baseline", "stop_at_target"):
+            value = getattr(self, name)
+            if not isinstance(value, bool | np.bool_):
+                raise ValueError(
+                    f"{caller}: {name} must be True or False; got {value!r} "
+                    f"({type(value).__name__})."
+                )
+        if not isinstance(self.task_options, Mapping):
+            raise ValueError(
+                f"{caller}: task_options must be a dict of builder options, e.g. "
+                f"{{'width': 15}}; got {self.task_options!r}."
+            )
+        if self.task_kind is not None and not isinstance(self.task_kind, str):
+            raise ValueError(
+                f"{caller}: task_kind must be a task name (str) or None; got {self.task_kind!r}."
+            )
+        if not isinstance(self.lr_grid, str):
+            try:
+                self.lr_grid = list(self.lr_grid)
+            except TypeError:
+                raise ValueError(
+                    f"{caller}: lr_grid must be a list of numbers, e.g. [0.001, 0.01]; "
+                    f"got {self.lr_grid!r}."
+                ) from None
+        if isinstance(self.activations, str):
+            return  # validate() names the fix: a list of names
+        try:
+            self.activations = list(self.activations)
+        except TypeError:
+            raise ValueError(
+                f"{caller}: activations must be a list of names, e.g. ['proposed', 'relu']; "
+                f"got {self.activations!r}."
+            ) from None
+        for position, item in enumerate(self.activations):
+            if not isinstance(item, str):
+                raise ValueError(
+                    f"{caller}: activations must be registry names (str), e.g. ['proposed', "
+                    f"'relu']; got {item!r} ({type(item).__name__}) at position {position}. "
+                    "Run specs store names: register a custom module with "
+                    "bettiscope.activations.register_activation(name, factory) and give the name."
+                )
+
+    def _check_seeds_disjoint(self) -> None:
+        """Refuse evaluation seeds that overlap the tuning seeds (1000 + i) when tuning runs."""
+        if len({float(lr) for lr in self.lr_grid}) == 1:
+            return  # one learning rate: no tuning runs, so no tuning seeds to collide with
+        tuning = self.tuning_seed_list
+        evaluation = self.evaluation_seeds
+        if evaluation[0] <= tuning[-1] and tuning[0] <= evaluation[-1]:
+            shared = range(max(evaluation[0], tuning[0]), min(evaluation[-1], tuning[-1]) + 1)
+            below = tuning[0] - self.seeds  # the last first_seed that ends before the tuning
+            where = f"<= {below} or >= {tuning[-1] + 1}" if below >= 0 else f">= {tuning[-1] + 1}"
+            raise ValueError(
+                f"compare: the evaluation seeds {evaluation[0]}..{evaluation[-1]} (first_seed="
+                f"{self.first_seed}, seeds={self.seeds}) overlap the tuning seeds "
+                f"{tuning[0]}..{tuning[-1]} (tuning_seeds={self.tuning_seeds}) in "
+                f"{shared.start}..{shared.stop - 1}; they must be disjoint. Use first_seed "
+                f"{where}, or one learning rate (no tuning runs)."
+            )
 
     def task(self) -> dict[str, Any]:
         """The task reference stored in every run spec."""
@@ -550,6 +703,18 @@ class CompareConfig:
     @property
     def tuning_seed_list(self) -> list[int]:
         return [1000 + i for i in range(self.tuning_seeds)]
+
+
+#: Integer fields of :class:`CompareConfig` (type-checked before their ranges).
+_INT_FIELDS = (
+    "seeds",
+    "first_seed",
+    "tuning_seeds",
+    "max_epochs",
+    "trace_every",
+    "data_seed",
+    "bootstrap",
+)
 
 
 def run_id(spec: dict[str, Any]) -> str:

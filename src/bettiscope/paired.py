@@ -11,7 +11,10 @@ on the same data towards the same target.
 
 from __future__ import annotations
 
+import codecs
 import math
+import numbers
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,7 +200,8 @@ def paired_speedup(
     Parameters
     ----------
     baseline, other : path or sequence of paths
-        ``bettiscope compare`` folders. An arm may span several folders (e.g. seeds 0-9 in one,
+        ``bettiscope compare`` folders (or their ``results.json``, or archives from
+        ``bettiscope export-results``). An arm may span several folders (e.g. seeds 0-9 in one,
         10-19 in another); a seed may appear only once per arm, and both arms must cover exactly
         the same seeds. A folder without ``results.json`` (interrupted or still running) gives
         its finished runs (``runs/*.json``), marked ``finished: False`` in the result.
@@ -208,9 +212,9 @@ def paired_speedup(
     target : {"train", "val", "both"}, default="train"
         Epochs to the training-accuracy target, the held-out target, or both.
     resamples : int, default=10000
-        Bootstrap draws for the interval.
+        Bootstrap draws for the interval (an int >= 100).
     seed : int, default=0
-        Bootstrap random seed.
+        Bootstrap random seed (an int >= 0).
 
     Returns
     -------
@@ -228,16 +232,34 @@ def paired_speedup(
     Raises
     ------
     ValueError
-        A folder that is not a comparison folder, an activation it lacks, folders trained on
-        different data or towards different targets, a seed given twice or unpaired seeds.
+        A folder that is not a comparison folder (a binary file included), an activation it
+        lacks, folders trained on different data or towards different targets, a seed given
+        twice or unpaired seeds; arguments of the wrong type or out of range.
     """
-    if target not in TARGET_FIELDS:
+    if not isinstance(target, str) or target not in TARGET_FIELDS:
         raise ValueError(
             f"paired_speedup: target must be one of {', '.join(TARGET_FIELDS)}; got {target!r}."
         )
+    for name, value in (("resamples", resamples), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(
+                f"paired_speedup: {name} must be an int; got {value!r} ({type(value).__name__})."
+                f" Give a whole number, e.g. {name}={10_000 if name == 'resamples' else 0}."
+            )
     if resamples < 100:
         raise ValueError(f"paired_speedup: resamples must be >= 100; got {resamples}.")
-    as_list = [[arm] if isinstance(arm, str | Path) else list(arm) for arm in (baseline, other)]
+    if seed < 0:
+        raise ValueError(f"paired_speedup: seed must be >= 0 (a NumPy seed); got {seed}.")
+    for name, activation in (
+        ("baseline_activation", baseline_activation),
+        ("other_activation", other_activation),
+    ):
+        if not isinstance(activation, str):
+            raise ValueError(
+                f"paired_speedup: {name} must be an activation's registry name (str), e.g. "
+                f"'relu'; got {activation!r} ({type(activation).__name__})."
+            )
+    as_list = [_arm_paths(arm, name) for arm, name in ((baseline, "baseline"), (other, "other"))]
     arms = [
         _load_arm(folders, activation, target)
         for folders, activation in zip(
@@ -305,6 +327,57 @@ def paired_speedup(
         "final_train_acc_test": None if budgets_differ else _final_accuracy_test(*finals),
         "environment": environment_info(),
     }
+
+
+def _arm_paths(arm: Any, name: str) -> list[str | Path]:
+    """The folders of one arm of :func:`paired_speedup`, each a path to a comparison folder or
+    to a JSON file; a binary file (an ``.npz``, a model) is refused by name here, before the
+    JSON reader would fail inside with a ``UnicodeDecodeError``."""
+    if isinstance(arm, str | os.PathLike):
+        paths = [arm]
+    else:
+        try:
+            paths = list(arm)
+        except TypeError:
+            paths = [arm]  # not iterable: refused below with its type
+    for path in paths:
+        if not isinstance(path, str | os.PathLike):
+            raise ValueError(
+                f"paired_speedup: {name} must be a comparison folder, its results.json or an "
+                "exported archive (a path), or a list of them; got "
+                f"{path!r} ({type(path).__name__})."
+            )
+        folder = Path(path)
+        if folder.is_file() and not _is_text(folder):
+            raise ValueError(
+                f"paired_speedup: {name} {path} is a binary file, not a comparison folder, its "
+                "results.json or an archive from `bettiscope export-results` (JSON text). Give "
+                "the folder `bettiscope compare --out` wrote."
+            )
+        for inside in (folder / "results.json", folder / "config.json"):
+            if folder.is_dir() and inside.is_file() and not _is_text(inside):
+                raise ValueError(
+                    f"paired_speedup: {inside} is not JSON text (a binary file: damaged or "
+                    "overwritten); restore it, or export the comparison again."
+                )
+    return [path if isinstance(path, str | Path) else Path(path) for path in paths]
+
+
+def _is_text(path: Path) -> bool:
+    """Whether the file is UTF-8 text without NUL bytes (what the JSON reader accepts)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                if b"\x00" in chunk:
+                    return False
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except OSError:
+        return True  # unreadable: the JSON reader says why, with the file name
+    return True
 
 
 def split_arms(values: Sequence[str], option: str = "arm") -> tuple[list[Path], str]:

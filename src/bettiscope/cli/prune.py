@@ -93,7 +93,8 @@ def prune(
     ] = "all",
     metric: Annotated[Metric, typer.Option(help="Betti metric.")] = Metric.euclidean,
     scale: Annotated[
-        float, typer.Option(help="Scale > 0: RMS pairwise distances (euclidean) or hops.")
+        float,
+        typer.Option(help="Scale > 0: RMS pairwise distances (euclidean) or hops (knn-hop: >= 1)."),
     ] = 0.4,
     absolute: Annotated[
         bool, typer.Option("--absolute", help="Euclidean scale in the maps' own units.")

@@ -10,6 +10,8 @@ accepts a path to a user's labelled ``.npz`` / ``.csv`` file, so a file works wh
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from bettiscope import __version__
-from bettiscope._validation import Interval, check_param
+from bettiscope._validation import Interval, check_memory, check_param
 from bettiscope.storage import (
     DataFileError,
     environment_info,
@@ -242,8 +244,9 @@ def load_dataset(
     name_or_path : str or path-like
         A name in :data:`DATASETS` ("D-I", "D-II", "D-III", "disks-grid", "linked-rings",
         "nested-shells"; case-insensitive), or a path to a ``.npz`` file with arrays ``X`` and
-        ``y`` (and optionally ``meta``, as written by :func:`save_dataset`) or a ``.csv`` file
-        whose last column holds the labels.
+        ``y`` (and optionally ``meta``, as written by :func:`save_dataset`: its ``eval_grid``
+        is rebuilt as ``X_eval``, shifted by ``params["shift"]`` like the points) or a ``.csv``
+        file whose last column holds the labels.
     seed : int, default=0
         Seed of the generator's random parts (ignored for files).
     **params
@@ -257,8 +260,10 @@ def load_dataset(
     Raises
     ------
     ValueError
-        Unknown name or parameter, a parameter out of range, components that would overlap, or
-        an unreadable / unlabelled file (:class:`bettiscope.storage.DataFileError`).
+        Unknown name or parameter, a parameter out of range, components that would overlap or
+        hold too few points for the measure's ``k``, or an unreadable / unlabelled file, one
+        with complex values, or one whose meta ``eval_grid`` is malformed or too large to build
+        (:class:`bettiscope.storage.DataFileError`).
 
     Examples
     --------
@@ -283,6 +288,13 @@ def _load_file(path: Path) -> PointCloudDataset:
         raise DataFileError(
             f"{path}: a data set needs class labels; add an array 'y' (one label per row of X)."
         )
+    for what, values in (("points X", cloud.X), ("labels y", cloud.y)):
+        if np.iscomplexobj(values):
+            raise DataFileError(
+                f"{path}: {what} are complex ({np.asarray(values).dtype}); a data set needs real "
+                "values. Store the parts as separate columns (np.c_[X.real, X.imag]) or keep "
+                "only the real part (X.real) if the imaginary part is meant to be dropped."
+            )
     meta = cloud.meta if isinstance(cloud.meta, dict) else {}
     y, label_names = _integer_labels(cloud.y)
     n_classes = int(y.max()) + 1
@@ -297,7 +309,7 @@ def _load_file(path: Path) -> PointCloudDataset:
     measure = dict(DEFAULT_FILE_MEASURE)
     if isinstance(meta.get("measure"), dict):
         measure.update({k: v for k, v in meta["measure"].items() if k in DEFAULT_FILE_MEASURE})
-    X_eval = _eval_grid(meta.get("eval_grid"), path)
+    X_eval = _eval_grid(meta.get("eval_grid"), path, params.get("shift", 0.0))
     return PointCloudDataset(
         name=str(meta.get("name", path.stem)),
         X=np.asarray(cloud.X, dtype=np.float64),
@@ -356,16 +368,68 @@ def _label_text(label: Any) -> str:
     return str(int(number)) if number.is_integer() else str(label)
 
 
-def _eval_grid(spec: Any, path: Path) -> np.ndarray | None:
+#: Most points an evaluation grid rebuilt from a file's meta may have (as many as the largest
+#: data set a built-in generator builds), so a typo in ``eval_grid`` cannot exhaust memory.
+MAX_EVAL_POINTS = 5_000_000
+
+#: Bytes per point of the grid while it is built: ``meshgrid``'s two arrays, the stacked
+#: (n, 2) result and, for a shifted set, the shifted copy (float64 each).
+_GRID_BYTES_PER_POINT = 6 * 8
+
+
+def _eval_grid(spec: Any, path: Path, shift: Any = 0.0) -> np.ndarray | None:
+    """The square evaluation grid ``arange(start, stop, step)`` squared from a file's meta,
+    plus ``shift`` (the data set's ``params["shift"]``: :meth:`DatasetSpec.make` shifts the
+    evaluation set with the points, so the file's unshifted grid is shifted back here)."""
     if spec is None:
         return None
     try:
-        axis = np.arange(float(spec["start"]), float(spec["stop"]), float(spec["step"]))
+        start, stop, step = (float(spec[key]) for key in ("start", "stop", "step"))
     except (TypeError, KeyError, ValueError):
         raise DataFileError(
             f"{path}: meta 'eval_grid' must have numeric start, stop and step."
         ) from None
-    return _square_grid(axis)
+    if not all(math.isfinite(value) for value in (start, stop, step)) or step == 0:
+        raise DataFileError(
+            f"{path}: meta 'eval_grid' needs finite start and stop and a finite, non-zero step; "
+            f"got start {start:g}, stop {stop:g}, step {step:g}."
+        )
+    if isinstance(shift, bool) or not isinstance(shift, numbers.Real) or not math.isfinite(shift):
+        raise DataFileError(
+            f"{path}: meta 'params' 'shift' must be a finite number (added to every "
+            f"coordinate of the points and the evaluation grid); got {shift!r}."
+        )
+    ratio = (stop - start) / step  # np.arange gives ceil(ratio) values
+    count = math.ceil(ratio) if math.isfinite(ratio) else math.inf
+    if count < 1:
+        raise DataFileError(
+            f"{path}: meta 'eval_grid' is empty: no value from start {start:g} towards stop "
+            f"{stop:g} in steps of {step:g}. Give start < stop with step > 0."
+        )
+    n_points = float(count) * float(count)
+    size = (
+        f"a {count:,} x {count:,} grid of {n_points:,.0f} points"
+        if n_points < 1e15
+        else f"a grid of about {n_points:.3g} points"
+        if math.isfinite(n_points)
+        else "more grid points than a float can count"
+    )
+    advice = (
+        "Use a larger step or a smaller range in meta 'eval_grid' (D-I's is start -1.1, stop "
+        "1.1, step 0.025: 88 x 88 points)."
+    )
+    if n_points > MAX_EVAL_POINTS:
+        raise DataFileError(
+            f"{path}: meta 'eval_grid' (start {start:g}, stop {stop:g}, step {step:g}) gives "
+            f"{size}, more than the {MAX_EVAL_POINTS:,} allowed. {advice}"
+        )
+    check_memory(
+        f"{path}: building the evaluation grid of meta 'eval_grid' ({size})",
+        _GRID_BYTES_PER_POINT * n_points,
+        advice,
+    )
+    grid = _square_grid(np.arange(start, stop, step))
+    return grid if shift == 0 else grid + shift
 
 
 def _square_grid(axis: np.ndarray) -> np.ndarray:

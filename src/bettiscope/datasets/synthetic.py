@@ -16,6 +16,14 @@ which :func:`bettiscope.topology.betti_by_class` recovers ``true_betti`` exactly
 ``tests/test_datasets_synthetic.py``). All measurements use the Naitzat ``knn-hop`` metric,
 which is scale-free, so the same parameters can follow the data through a network's layers.
 
+Every generator also refuses (``ValueError``) parameters that leave too few points for its own
+measure to see the truth: a component with fewer than ``k`` points (the measure's ``k``, which
+counts the point itself, so each point is joined to ``k - 1`` others: one of them must lie in
+another component) in a class of several components, or a class of ``k`` points or fewer (no
+k-nearest-neighbour graph). That minimum is necessary, not sufficient: the docstrings give the
+sizes verified to recover the truth. The measure's stride is not counted, since a study often
+measures every point.
+
 ``noise`` is the standard deviation of Gaussian jitter added to every coordinate, in the units
 of the returned points (before the final max-abs scaling of D-II and D-III, which changes lengths
 by a few percent). The exact recovery is verified at ``noise=0``; the docstrings give the noise
@@ -70,6 +78,43 @@ def _check_size(caller: str, n_points: float, advice: str) -> None:
             f"{caller}: these parameters give about {n_points:,.0f} points, more than the "
             f"{MAX_POINTS:,} allowed. {advice}"
         )
+
+
+def _require_measurable(data: PointCloudDataset, caller: str, *, unit: str, advice: str) -> None:
+    """Refuse a data set too sparse for its own measure to see its true Betti numbers.
+
+    The knn-hop graph joins each point to its ``k - 1`` nearest others (``k`` counts the point
+    itself). A component with fewer than ``k`` points therefore always has an edge to another
+    component of its class, so beta_0 would be undercounted; and a class needs more than ``k``
+    points for the graph to exist. Those are the minimums refused here: necessary, not
+    sufficient (each generator's docstring gives the sizes verified to recover the truth). The
+    measure's stride is not counted, since tasks often measure every point.
+    """
+    k = data.measure.get("k")
+    if data.measure.get("metric") != "knn-hop" or k is None:
+        return
+    for label in np.unique(data.y):
+        in_class = data.y == label
+        n_class = int(in_class.sum())
+        if n_class <= k:
+            raise ValueError(
+                f"{caller}: class {int(label)} has only {n_class} points, but the measure's "
+                f"k-nearest-neighbour graph (k={k}) needs more than k points per class, so its "
+                f"true Betti numbers {data.true_betti.get(int(label))} could not be measured. "
+                f"{advice}"
+            )
+        if data.components is None:
+            continue
+        sizes = np.bincount(data.components[in_class])
+        sizes = sizes[sizes > 0]
+        if len(sizes) > 1 and int(sizes.min()) < k:
+            raise ValueError(
+                f"{caller}: a {unit} of class {int(label)} has only {int(sizes.min())} points, "
+                f"but the measure (knn-hop, k={k}, counting the point itself) needs at least "
+                f"k = {k} points in every component: with fewer, each of its points has a "
+                "neighbour in another component, so the true Betti numbers "
+                f"{data.true_betti.get(int(label))} could not be measured. {advice}"
+            )
 
 
 def _jitter(X: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
@@ -253,7 +298,8 @@ def d1(
     margin : float, default=0.05
         Width of the unlabelled band around each disk.
     spacing : float, default=0.019
-        Training-grid spacing (about 147 points per disk at the defaults).
+        Training-grid spacing (about 147 points per disk at the defaults). One that leaves a
+        disk fewer than k = 14 points (e.g. 0.065 at the default radius) is refused.
     noise : float, default=0.0
         Gaussian jitter of the training points (the original's "random" option used 0.002).
     seed : int, default=0
@@ -292,7 +338,7 @@ def d1(
     X_eval = _square_grid(D1_EVAL_AXIS)
     eval_radius = radius + margin / 2.0
     y_eval = (_distance_to_d1_disks(X_eval) > eval_radius).astype(np.int64)
-    return PointCloudDataset(
+    data = PointCloudDataset(
         name="D-I",
         X=_jitter(X, noise, rng),
         y=y,
@@ -315,6 +361,8 @@ def d1(
             "eval_label_radius": eval_radius,
         },
     )
+    _require_measurable(data, caller, unit="disk", advice="Use a smaller spacing.")
+    return data
 
 
 #: D-II before scaling: pair centres, core radius, pair offset, radial half-width, thickness.
@@ -353,7 +401,8 @@ def d2(*, points_per_torus: int = 2500, noise: float = 0.0, seed: int = 0) -> Po
     ----------
     points_per_torus : int, default=2500
         45,000 points in all at the default. Keep it >= 1000 for the measurement
-        above (at 600, stride 4 leaves too few points: class a reads (9, 8, 1)).
+        above (at 600, stride 4 leaves too few points: class a reads (9, 8, 1)). Below k = 35
+        it is refused (see the module docstring).
     noise : float, default=0.0
     seed : int, default=0
     """
@@ -376,7 +425,7 @@ def d2(*, points_per_torus: int = 2500, noise: float = 0.0, seed: int = 0) -> Po
         half_thickness=_D2_HALF_THICKNESS,
     )
     X, factor = _max_abs_scale(_jitter(points, noise, rng))
-    return PointCloudDataset(
+    data = PointCloudDataset(
         name="D-II",
         X=X,
         y=labels,
@@ -388,6 +437,10 @@ def d2(*, points_per_torus: int = 2500, noise: float = 0.0, seed: int = 0) -> Po
         "Naitzat et al. D-II",
         extra_meta={"scale_factor": factor},
     )
+    _require_measurable(
+        data, caller, unit="torus", advice=f"Use points_per_torus >= {data.measure['k']}."
+    )
+    return data
 
 
 @register_dataset("D-III", dim=3, summary="9 units of nested spherical shells (+ inner balls), 3-D")
@@ -421,9 +474,10 @@ def d3(
         Points on each of the four outer spheres of a unit (37,800 points in all at the
         defaults). Keep it >= 1000 for the measurement above: sparser outer shells have
         longer k=35 edges, which reach the inner balls (at 800 class b reads (10, 0, 9)).
+        Below 18 (a shell of two spheres with fewer than k = 35 points) it is refused.
     points_inner : int, default=200
         Points on the innermost sphere; keep it >= 4 * 36 = 144 so the stride leaves more than
-        k = 35 of them.
+        k = 35 of them. Below 35 it is refused.
     noise : float, default=0.0
     seed : int, default=0
     """
@@ -454,7 +508,7 @@ def d3(
             labels.append(np.full(count, label, dtype=np.int64))
             components.append(np.full(count, 3 * unit + piece, dtype=np.int64))
     X, factor = _max_abs_scale(_jitter(np.vstack(blocks), noise, rng))
-    return PointCloudDataset(
+    data = PointCloudDataset(
         name="D-III",
         X=X,
         y=np.concatenate(labels),
@@ -471,6 +525,14 @@ def d3(
         "(class b); Naitzat et al. D-III",
         extra_meta={"scale_factor": factor},
     )
+    _require_measurable(
+        data,
+        caller,
+        unit="shell or inner ball",
+        advice=f"Use points_per_shell >= {math.ceil(data.measure['k'] / 2)} (a shell is two "
+        f"spheres) and points_inner >= {data.measure['k']}.",
+    )
+    return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,7 +563,7 @@ def disks_grid(
     True Betti numbers: class a (n^2, 0), class b (1, n^2) -- (169, 0) and (1, 169) at n = 13.
     Measurement: knn-hop, k=10, scale 2.5, stride 1, max_dim 1. Verified for n = 1, 2, 3,
     7, 13, 14, 15, ``points_per_disk`` 12 to 200 and ``noise`` up to 0.3 h (0.003 at the
-    defaults).
+    defaults); at 12 some seeds leave a disk with fewer than k = 10 points, which is refused.
 
     Parameters
     ----------
@@ -520,8 +582,9 @@ def disks_grid(
     Raises
     ------
     ValueError
-        If ``n < 1``, or the disks with their margins do not fit in their cells with a corridor
-        of at least two grid spacings between them (then class b would not be connected).
+        If ``n < 1``, the disks with their margins do not fit in their cells with a corridor
+        of at least two grid spacings between them (then class b would not be connected), or a
+        disk gets fewer than k = 10 points.
     """
     caller = "disks-grid"
     _check(
@@ -560,7 +623,7 @@ def disks_grid(
     y = (~in_disk[keep]).astype(np.int64)
     disk_id = cell_index[keep, 1] * n + cell_index[keep, 0]
     components = np.where(y == 0, disk_id, n * n)
-    return PointCloudDataset(
+    data = PointCloudDataset(
         name="disks-grid",
         X=_jitter(X, noise, rng),
         y=y,
@@ -578,6 +641,8 @@ def disks_grid(
         description=f"{n} x {n} disks (class a) in the square minus them (class b)",
         extra_meta={"grid_spacing": spacing},
     )
+    _require_measurable(data, caller, unit="disk", advice="Use more points_per_disk.")
+    return data
 
 
 def _pair_half_extent(ring_radius: float, tube_radius: float) -> float:
@@ -666,7 +731,7 @@ def linked_rings(
         stratified=True,
         round_section=True,
     )
-    return PointCloudDataset(
+    data = PointCloudDataset(
         name="linked-rings",
         X=_jitter(points, noise, rng),
         y=labels,
@@ -685,6 +750,10 @@ def linked_rings(
         "one torus of each pair per class",
         extra_meta={"lattice": list(shape)},
     )
+    _require_measurable(
+        data, caller, unit="torus", advice=f"Use points_per_ring >= {data.measure['k']}."
+    )
+    return data
 
 
 @register_dataset(
@@ -759,7 +828,7 @@ def nested_shells(
             blocks.append(fibonacci_shell(points_per_shell, radius, azimuth) + centre)
             labels.append(np.full(points_per_shell, label, dtype=np.int64))
             components.append(np.full(points_per_shell, 2 * unit + label, dtype=np.int64))
-    return PointCloudDataset(
+    data = PointCloudDataset(
         name="nested-shells",
         X=_jitter(np.vstack(blocks), noise, rng),
         y=np.concatenate(labels),
@@ -778,3 +847,7 @@ def nested_shells(
         f"{'x'.join(map(str, shape))} lattice",
         extra_meta={"lattice": list(shape)},
     )
+    _require_measurable(
+        data, caller, unit="sphere", advice=f"Use points_per_shell >= {data.measure['k']}."
+    )
+    return data

@@ -37,9 +37,10 @@ and the reasoning: docs/pruning.md):
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -49,6 +50,7 @@ from torch import nn
 
 from bettiscope._validation import Interval, Options, check_param, input_mismatch
 from bettiscope.storage import atomic_write_json, atomic_write_text, environment_info, read_json
+from bettiscope.topology import KNN_HOP_SCALE, KNN_HOP_SCALE_HINT
 
 __all__ = [
     "SCORERS",
@@ -202,8 +204,27 @@ def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
 
 
-def _check_layers(model: nn.Module, layers: Layers | None, caller: str) -> list[tuple[str, Any]]:
-    chosen = conv_layers(model) if layers is None else list(layers)
+def _check_layers(
+    model: nn.Module, layers: Layers | Sequence[str] | str | None, caller: str
+) -> list[tuple[str, Any]]:
+    """``(name, conv)`` pairs: the given pairs, the modules of the given names, or every conv."""
+    if isinstance(layers, str):
+        layers = [layers]
+    modules = dict(model.named_modules())
+    chosen: list[tuple[str, Any]] = []
+    for entry in conv_layers(model) if layers is None else list(layers):
+        if isinstance(entry, str):  # a name, as in capture() and conv_layers()' first items
+            if entry not in modules:
+                raise ValueError(
+                    f"{caller}: the model has no module {entry!r}; its convs are "
+                    f"{', '.join(name for name, _ in conv_layers(model)) or 'none'}."
+                )
+            entry = (entry, modules[entry])
+        if not (isinstance(entry, tuple | list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise TypeError(
+                f"{caller}: layers must be module names or (name, nn.Conv2d) pairs; got {entry!r}."
+            )
+        chosen.append((entry[0], entry[1]))
     if not chosen:
         raise ValueError(f"{caller}: the model has no Conv2d layers to score.")
     for name, module in chosen:
@@ -229,6 +250,11 @@ def _check_images(images: Any, caller: str) -> torch.Tensor:
         )
     if len(images) < 2:
         raise ValueError(f"{caller}: need at least 2 images to score filters; got {len(images)}.")
+    if not images.is_floating_point():
+        raise ValueError(
+            f"{caller}: images must be a float tensor, normalised as for training; got "
+            f"{images.dtype}."
+        )
     if not bool(torch.isfinite(images).all()):
         raise ValueError(f"{caller}: images contain NaN or infinity.")
     return images
@@ -288,7 +314,7 @@ def capture_maps(
     model : nn.Module
         Evaluated in eval mode without gradients; its mode is restored afterwards.
     images : Tensor of shape (N, C, H, W)
-    layers : sequence of (name, nn.Conv2d), optional
+    layers : sequence of (name, nn.Conv2d) or of names, or one name, optional
         Default: :func:`conv_layers`.
     where : {"conv", "activation"}, default="conv"
         Read the conv's own output, or the first activation applied after it (see :data:`WHERE`).
@@ -309,6 +335,8 @@ def capture_maps(
     images = _check_images(images, caller)
     if device is None:
         device = next(model.parameters()).device
+    # the model's own dtype (float64 images into a float32 net fail inside the first conv)
+    images = images.to(next(model.parameters()).dtype)
     was_training = model.training
     model.eval()
     try:  # two images first: a shape mismatch as one clear line, not from deep inside a conv
@@ -323,8 +351,9 @@ def capture_maps(
     collected: dict[str, list[torch.Tensor]] = {name: [] for name, _ in chosen}
     handles = [
         module.register_forward_hook(
+            # a copy: an in-place activation after the conv would otherwise overwrite the maps
             lambda _mod, _inputs, output, name=name: collected[name].append(
-                output.detach().to("cpu", torch.float32)
+                output.detach().to("cpu", torch.float32, copy=True)
             )
         )
         for name, module in targets.items()
@@ -395,6 +424,13 @@ class RandomScorer:
     needs_data = False
 
     def __init__(self, seed: int = 0) -> None:
+        check_param(
+            "seed",
+            seed,
+            Interval(int, 0, None, closed="left"),
+            caller="RandomScorer",
+            hint="Give a non-negative whole number (a NumPy seed).",
+        )
         self.seed = seed
 
     def score(
@@ -517,6 +553,8 @@ class BettiConfig:
                     "itself), e.g. k=5 with scale=1.5 (one hop)."
                 )
             check_param("k", self.k, Interval(int, 2, None), caller=caller)
+            # the scale counts hops there (0.4, the euclidean default, would be read as 1 hop)
+            check_param("scale", self.scale, KNN_HOP_SCALE, caller=caller, hint=KNN_HOP_SCALE_HINT)
         elif self.k is not None:
             raise ValueError("BettiConfig: k applies only to metric='knn-hop'; drop k.")
 
@@ -657,6 +695,42 @@ SCORERS: dict[str, Callable[..., FilterScorer]] = {
 
 
 def get_scorer(name: str, **kwargs: Any) -> FilterScorer:
-    """A fresh scorer by name (:data:`SCORERS`), with keyword settings."""
+    """A fresh scorer by name (:data:`SCORERS`), with keyword settings.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or a setting the scorer does not take (e.g. ``seed`` for the
+        deterministic ``"l1"``, ``"betti"`` and ``"hrank"``: only ``"random"`` is seeded).
+    """
     check_param("name", name, Options(tuple(SCORERS)), caller="get_scorer")
+    accepted = _scorer_settings(SCORERS[name])
+    unknown = [] if accepted is None else sorted(set(kwargs) - set(accepted))
+    if accepted is not None and unknown:
+        takes = f"takes {', '.join(accepted)}" if accepted else "takes no settings"
+        seeded = (
+            " It is deterministic: only the 'random' scorer takes a seed."
+            if "seed" in unknown
+            else ""
+        )
+        raise ValueError(
+            f"get_scorer: the {name!r} scorer {takes}; got {', '.join(unknown)}.{seeded}"
+        )
     return SCORERS[name](**kwargs)
+
+
+def _scorer_settings(factory: Callable[..., FilterScorer]) -> list[str] | None:
+    """Keyword settings a scorer's constructor takes; None if it takes any (``**kwargs``).
+
+    :class:`BettiScorer` takes ``config`` and, as ``**overrides``, every :class:`BettiConfig`
+    field.
+    """
+    if factory is BettiScorer:
+        return ["config", *(f.name for f in fields(BettiConfig))]
+    settings = []
+    for parameter in inspect.signature(factory).parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            return None
+        if parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+            settings.append(parameter.name)
+    return settings

@@ -17,6 +17,7 @@ Ties are broken by filter index (lower index first), so plans are deterministic.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -238,10 +239,41 @@ def uniform_counts(widths: Mapping[str, int], total: int, *, min_keep: int = 1) 
     layer keeps ``min_keep``; the cap may leave the sum short only if ``total`` is too large
     to fit at all). This is the uniform per-layer budget of Li et al.'s L1 pruning, matched to
     another rule's total.
+
+    Parameters
+    ----------
+    widths : mapping of str to int
+        Filters per layer, each a positive int, e.g. ``{"conv1": 16, "conv2": 32}``.
+    total : int
+        Filters to remove in all, >= 0.
+    min_keep : int, default=1
+        Filters that always stay per layer.
+
+    Returns
+    -------
+    dict of str to int
+        Filters to remove per layer, in the order of ``widths``.
+
+    Raises
+    ------
+    ValueError
+        ``widths`` is not a mapping of layer names to positive ints, or ``total`` /
+        ``min_keep`` is out of range.
     """
     caller = "uniform_counts"
     _check_min_keep(min_keep, caller)
     check_param("total", total, Interval(int, 0, None), caller=caller)
+    if not isinstance(widths, Mapping):
+        raise ValueError(
+            f"{caller}: widths must be a mapping {{layer: number of filters}}, e.g. "
+            f"{{'conv1': 16, 'conv2': 32}}; got {type(widths).__name__} {widths!r}."
+        )
+    for layer, width in widths.items():
+        if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
+            raise ValueError(
+                f"{caller}: the width of layer {layer!r} must be a positive int (its number "
+                f"of filters); got {width!r}."
+            )
     layers = list(widths)
     room = np.array([max(int(widths[name]) - min_keep, 0) for name in layers])
     total = min(total, int(room.sum()))

@@ -756,34 +756,9 @@ def load_model(
 
 def _check_device(device: Any, caller: str) -> torch.device:
     """``device`` as a ``torch.device`` this machine has; a one-line error otherwise."""
-    if not isinstance(device, (str, torch.device)):
-        raise ValueError(
-            f"{caller}: device must be a string such as 'cpu' or 'cuda:0', or a torch.device; "
-            f"got {device!r}."
-        )
+    from bettiscope.training import resolve_device  # training imports nothing from models
+
     try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(
-            f"{caller}: device {device!r} is not a device PyTorch knows ({reason}); use 'cpu', "
-            "'cuda' or 'cuda:N'."
-        ) from None
-    if resolved.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ValueError(
-                f"{caller}: device {device!r} requested but CUDA is not available here; "
-                "use device='cpu'."
-            )
-        if resolved.index is not None and resolved.index >= count:
-            raise ValueError(
-                f"{caller}: device {device!r} requested but this machine has {count} CUDA "
-                f"device(s) (cuda:0 to cuda:{count - 1})."
-            )
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(
-            f"{caller}: device {device!r} requested but MPS is not available here; "
-            "use device='cpu'."
-        )
-    return resolved
+        return resolve_device(device)
+    except ValueError as error:
+        raise ValueError(f"{caller}: {error}") from None

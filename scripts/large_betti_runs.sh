@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The large-Betti comparisons that are still to run (docs/study.md says why), as one resumable
 # job for a machine with more cores or a GPU. Every command resumes where it stopped when the
-# script is run again; finished comparisons are exported to docs/results/ as archives.
+# script is run again, on the same machine from its run folder, on another from the partial
+# archive it left (docs/results/NAME.partial.json: commit it); finished comparisons are exported
+# to docs/results/NAME.json and skipped from then on.
 #
 #   WORKERS=8 DEVICE=auto scripts/large_betti_runs.sh         # from the repository root
 #
@@ -26,11 +28,34 @@ LINKED=(--dataset linked-rings --data-param points_per_ring=80)
 NESTED=(--dataset nested-shells --data-param points_per_shell=80)
 DISKS=(--dataset disks-grid)
 
+# Run folders do not outlive a machine: a comparison stopped part-way (end of a session, a
+# signal) leaves its finished runs in docs/results/NAME.partial.json (commit it), and the next
+# run of this script, on any machine, copies them from there and trains only the rest.
+CURRENT=""
+export_partial() {
+    if [[ -n "$CURRENT" && -f "$RUNS/$CURRENT/config.json" && ! -f "$RUNS/$CURRENT/results.json" ]]
+    then
+        "$BETTISCOPE" export-results "$RUNS/$CURRENT" --partial \
+            --out "docs/results/$CURRENT.partial.json" || true
+    fi
+}
+trap export_partial EXIT
+trap 'exit 143' TERM INT
+
 compare_and_export() {  # NAME, then compare's arguments
-    local name=$1
+    local name=$1 archive="docs/results/$1.json" partial="docs/results/$1.partial.json"
     shift
-    "$BETTISCOPE" --quiet compare "$@" --out "$RUNS/$name"
-    "$BETTISCOPE" export-results "$RUNS/$name" --out "docs/results/$name.json"
+    if [[ -f $archive ]]; then
+        echo "$name: archived already ($archive), skipped"
+        return
+    fi
+    local reuse=()
+    [[ -f $partial ]] && reuse=(--reuse "$partial")
+    CURRENT=$name
+    "$BETTISCOPE" --quiet compare "$@" "${reuse[@]}" --out "$RUNS/$name"
+    "$BETTISCOPE" export-results "$RUNS/$name" --out "$archive"
+    rm -f "$partial"  # the whole comparison is in the archive now
+    CURRENT=""
 }
 
 # Part 1: lost folders, re-run (each ~1-2 h on 2 cores)

@@ -654,3 +654,14 @@ class TestPersistenceDiagramInputs:
             warnings.simplefilter("error")
             diagrams = persistence_diagrams(points)
         assert diagrams[0][:, 1].tolist()[-1] == np.inf
+
+
+def test_labels_with_none_or_mixed_kinds_are_refused() -> None:
+    from bettiscope.topology import betti_by_class
+
+    points = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="labels must all be of one kind .*got NoneType, int"):
+        betti_by_class(points, [0] * 10 + [None] * 10)
+    with pytest.raises(ValueError, match="got int, str"):
+        betti_by_class(points, np.array([0] * 10 + ["a"] * 10, dtype=object))
+    assert set(betti_by_class(points, ["a"] * 10 + ["b"] * 10, scale=0.5)) == {"a", "b"}

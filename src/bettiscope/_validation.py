@@ -269,6 +269,13 @@ def check_labels(labels: Any, n_points: int, *, caller: str = "betti_by_class") 
         )
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(f"{caller}: labels contain NaN or infinity.")
+    if array.dtype.kind == "O":  # mixed Python objects: classes must sort, so one kind only
+        kinds = {type(label).__name__ for label in array}
+        if any(label is None for label in array) or len(kinds) > 1:
+            raise ValueError(
+                f"{caller}: labels must all be of one kind (numbers or strings), without None; "
+                f"got {', '.join(sorted(kinds))}."
+            )
     return array
 
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from bettiscope import _validation
 from bettiscope.datasets import load_dataset
-from bettiscope.datasets.registry import save_dataset
+from bettiscope.datasets.registry import dataset_meta, save_dataset
 from bettiscope.experiments import CompareConfig, mlp_task
 from bettiscope.paired import paired_speedup
 from bettiscope.pruning.scoring import BettiScorer, RandomScorer, get_scorer
@@ -231,6 +231,24 @@ def test_a_shifted_data_set_round_trips_its_evaluation_grid(tmp_path: Path) -> N
     plain = load_dataset("D-I")
     np.testing.assert_array_equal(load_dataset(save_dataset(plain, tmp_path / "p.npz")).X_eval,
                                   plain.X_eval)  # fmt: skip
+
+
+def test_evaluation_labels_without_a_grid_or_out_of_range_are_refused(tmp_path: Path) -> None:
+    data = load_dataset("D-I")
+    meta = dataset_meta(data)
+    grid_size = len(data.X_eval)
+    cases = {
+        "no_grid": ({k: v for k, v in meta.items() if k != "eval_grid"}, data.y_eval,
+                    "no 'eval_grid'"),
+        "short": (meta, data.y_eval[:-1], "one label per evaluation point"),
+        "range": (meta, np.full(grid_size, 2), r"class indices 0\.\.1"),
+        "fraction": (meta, np.full(grid_size, 0.5), r"class indices 0\.\.1"),
+    }  # fmt: skip
+    for name, (file_meta, labels, message) in cases.items():
+        path = save_point_cloud(tmp_path / f"{name}.npz", data.X, data.y, file_meta,
+                                y_eval=labels)  # fmt: skip
+        with pytest.raises(DataFileError, match=message):
+            load_dataset(path)
 
 
 def _labelled(path: Path, X: np.ndarray, meta: dict[str, object] | None = None) -> Path:

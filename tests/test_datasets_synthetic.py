@@ -317,6 +317,7 @@ def test_saved_dataset_round_trips(tmp_path):
     assert again.measure == data.measure
     assert again.params == data.params
     np.testing.assert_allclose(again.X_eval, data.X_eval)  # rebuilt from meta["eval_grid"]
+    np.testing.assert_array_equal(again.y_eval, data.y_eval)  # stored as the array "y_eval"
     with np.load(path) as archive:
         meta = json.loads(str(archive["meta"]))
     assert meta["true_betti"] == {"0": [9, 0], "1": [1, 9]}

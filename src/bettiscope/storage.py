@@ -221,12 +221,17 @@ def environment_info() -> dict[str, Any]:
 
 @dataclass
 class PointCloudFile:
-    """A point cloud read from disk: points ``X``, optional labels ``y`` and metadata."""
+    """A point cloud read from disk: points ``X``, optional labels ``y`` and metadata.
+
+    ``y_eval`` holds the labels of an evaluation set (an ``.npz`` array of that name), whose
+    points a data set rebuilds from ``meta`` (see :func:`bettiscope.datasets.load_dataset`).
+    """
 
     X: np.ndarray
     y: np.ndarray | None
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    y_eval: np.ndarray | None = None
 
 
 def _read_npz(path: Path) -> PointCloudFile:
@@ -246,6 +251,7 @@ def _read_npz(path: Path) -> PointCloudFile:
                 )
             X = archive["X"]
             y = archive["y"] if "y" in names else None
+            y_eval = archive["y_eval"] if "y_eval" in names else None
             meta: dict[str, Any] = {}
             if "meta" in names:
                 try:
@@ -258,7 +264,7 @@ def _read_npz(path: Path) -> PointCloudFile:
         raise
     except (OSError, ValueError, EOFError) as error:
         raise DataFileError(f"{path}: not a readable .npz archive ({error}).") from None
-    return PointCloudFile(X, y, meta, path)
+    return PointCloudFile(X, y, meta, path, y_eval)
 
 
 def _read_npy(path: Path) -> PointCloudFile:
@@ -371,11 +377,16 @@ def save_point_cloud(
     X: np.ndarray,
     y: np.ndarray | None = None,
     meta: dict[str, Any] | None = None,
+    *,
+    y_eval: np.ndarray | None = None,
 ) -> Path:
-    """Write ``X``, ``y`` and ``meta`` (as a JSON string) to an ``.npz`` file, atomically."""
+    """Write ``X``, ``y``, ``meta`` (as a JSON string) and optionally the evaluation set's
+    labels ``y_eval`` to an ``.npz`` file, atomically."""
     arrays: dict[str, Any] = {"X": np.asarray(X)}
     if y is not None:
         arrays["y"] = np.asarray(y)
+    if y_eval is not None:
+        arrays["y_eval"] = np.asarray(y_eval)
     if meta is not None:
         arrays["meta"] = np.array(json.dumps(to_jsonable(meta)))
     with atomic_path(path) as temporary, open(temporary, "wb") as handle:

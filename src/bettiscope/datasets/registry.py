@@ -310,6 +310,7 @@ def _load_file(path: Path) -> PointCloudDataset:
     if isinstance(meta.get("measure"), dict):
         measure.update({k: v for k, v in meta["measure"].items() if k in DEFAULT_FILE_MEASURE})
     X_eval = _eval_grid(meta.get("eval_grid"), path, params.get("shift", 0.0))
+    y_eval = _eval_labels(cloud.y_eval, X_eval, n_classes, label_names, path)
     return PointCloudDataset(
         name=str(meta.get("name", path.stem)),
         X=np.asarray(cloud.X, dtype=np.float64),
@@ -318,8 +319,48 @@ def _load_file(path: Path) -> PointCloudDataset:
         measure=measure,
         params=params,
         X_eval=X_eval,
+        y_eval=y_eval,
         description=str(meta.get("description", f"loaded from {path}")),
     )
+
+
+def _eval_labels(
+    labels: np.ndarray | None,
+    X_eval: np.ndarray | None,
+    n_classes: int,
+    label_names: list[str] | None,
+    path: Path,
+) -> np.ndarray | None:
+    """The evaluation set's labels from a file's ``y_eval`` array, checked against its grid."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if X_eval is None:
+        raise DataFileError(
+            f"{path}: array 'y_eval' labels an evaluation set, but meta has no 'eval_grid' to "
+            "build its points from; remove 'y_eval' or add the grid."
+        )
+    if labels.ndim != 1 or len(labels) != len(X_eval):
+        raise DataFileError(
+            f"{path}: array 'y_eval' must hold one label per evaluation point ({len(X_eval):,} "
+            f"from meta 'eval_grid'); got shape {labels.shape}."
+        )
+    if label_names is not None:
+        raise DataFileError(
+            f"{path}: array 'y_eval' needs the labels in y to be 0..K-1 (they are "
+            f"{', '.join(label_names[:5])}{', ...' if len(label_names) > 5 else ''})."
+        )
+    if (
+        not np.issubdtype(labels.dtype, np.number)
+        or not np.all(np.isfinite(labels))
+        or np.any(labels != np.round(labels))
+        or labels.min() < 0
+        or labels.max() >= n_classes
+    ):
+        raise DataFileError(
+            f"{path}: array 'y_eval' must hold class indices 0..{n_classes - 1}, like y."
+        )
+    return labels.astype(np.int64)
 
 
 def _integer_labels(labels: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
@@ -465,12 +506,16 @@ def save_dataset(data: PointCloudDataset, path: str | os.PathLike[str]) -> Path:
     """Write ``X``, ``y`` and :func:`dataset_meta` to an ``.npz`` file, atomically.
 
     :func:`load_dataset` reads it back, and ``bettiscope betti FILE --by-class`` measures it with
-    the recorded ``measure`` parameters.
+    the recorded ``measure`` parameters. An evaluation set that the metadata can rebuild
+    (``eval_grid``, as D-I's) keeps its labels ``y_eval`` too.
     """
     target = Path(path)
     if target.suffix.lower() != ".npz":
         raise ValueError(f"{target}: data sets are saved as .npz; use a name ending in .npz.")
-    return save_point_cloud(target, data.X, data.y, dataset_meta(data))
+    meta = dataset_meta(data)
+    # without the grid in meta the points cannot be rebuilt, so their labels would mean nothing
+    y_eval = data.y_eval if data.X_eval is not None and "eval_grid" in meta else None
+    return save_point_cloud(target, data.X, data.y, meta, y_eval=y_eval)
 
 
 def parse_param_value(spec: DatasetSpec, key: str, text: str) -> Any:

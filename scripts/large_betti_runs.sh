@@ -14,8 +14,8 @@
 # of the proposed activation and ReLU on the protocol's 8-point grid (3 tuning seeds) for each
 # large-Betti set, importing the evaluation runs of part 1 wherever the tuned rate is 0.003
 # (linked-rings' is archived since session 21, docs/results/linked-rings-w50-grid8.json, so it
-# is skipped). On the 2-core development machine the rest is ~20-30 core-hours; CPU results and GPU results are
-# not bit-identical (the device is recorded in each results.json).
+# is skipped). On the 2-core development machine the rest is ~20-30 core-hours; CPU results
+# and GPU results are not bit-identical (the device is recorded in each results.json).
 set -euo pipefail
 
 BETTISCOPE=${BETTISCOPE:-.venv/bin/bettiscope}
